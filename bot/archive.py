@@ -65,7 +65,13 @@ class Archive:
 
     def add(self, mail: ParsedMail, sightings: list[Sighting]) -> Outcome:
         """Store one message (or only its new sightings when the Message-ID is already archived)."""
-        row = self.db.execute("SELECT id FROM messages WHERE message_id = ?", [mail.message_id]).fetchone()
+        fingerprint = mail.fingerprint
+        row = self.db.execute("SELECT id, fingerprint FROM messages WHERE message_id = ?", [mail.message_id]).fetchone()
+        if row is not None and row[1] != fingerprint:
+            # The same Message-ID on a different letter (broken mailers, test fixtures): keep both.
+            mail.defects.append(f"Message-ID reused by different content: stored as a variant of <{mail.message_id}>")
+            mail.message_id = f"{mail.message_id}#variant-{fingerprint[:12]}"
+            row = self.db.execute("SELECT id, fingerprint FROM messages WHERE message_id = ?", [mail.message_id]).fetchone()
         if row is not None:
             added = self._add_sightings(row[0], sightings)
             return "seen" if added else "duplicate"
@@ -75,13 +81,13 @@ class Archive:
         date = iso(mail.date) if mail.date else None
         thread_id = self._thread(mail, customer_id, date)
         cursor = self.db.execute(
-            """INSERT INTO messages (message_id, thread_id, date, date_offset, from_addr, from_name, to_addrs,
+            """INSERT INTO messages (message_id, fingerprint, thread_id, date, date_offset, from_addr, from_name, to_addrs,
                 cc_addrs, subject, subject_norm, in_reply_to, refs, auto_submitted, is_bounce, is_list,
                 precedence, direction, person_id, customer_id, body, attachments, has_attachments, defects,
                 size, archived_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
-                mail.message_id, thread_id, date, mail.date_offset, mail.from_addr, mail.from_name,
+                mail.message_id, fingerprint, thread_id, date, mail.date_offset, mail.from_addr, mail.from_name,
                 json.dumps(mail.to), json.dumps(mail.cc), mail.subject, mail.subject_norm, mail.in_reply_to,
                 json.dumps(mail.references), int(mail.auto_submitted), int(mail.is_bounce), int(mail.is_list),
                 mail.precedence, direction, person_id, customer_id, mail.body,

@@ -107,10 +107,12 @@ def init(path: str, force: bool) -> None:
 @click.option("--mailbox", metavar="ADDRESS", help="File every message under this mailbox instead of "
               "finding it from Delivered-To / X-Original-To / To / Cc.")
 @click.option("--folder", default="", metavar="NAME", help="Folder name to record (e.g. INBOX, Sent).")
+@click.option("--workers", type=click.IntRange(0, 64), default=0, metavar="N",
+              help="Parser processes (default 0: one per core for large imports).")
 @pass_app
-def import_(app: AppContext, path: str, mailbox: str | None, folder: str) -> None:
+def import_(app: AppContext, path: str, mailbox: str | None, folder: str, workers: int) -> None:
     """Import a folder of .eml files, an mbox file or a Maildir. Running it twice adds nothing."""
-    from bot.mail.importer import import_messages
+    from bot.mail.importer import default_workers, import_messages
     from bot.mail.sources import count_messages, read_messages
 
     services = app.services
@@ -121,12 +123,14 @@ def import_(app: AppContext, path: str, mailbox: str | None, folder: str) -> Non
         mailbox = resolved[0]
     source = Path(path)
     total = count_messages(source)
+    workers = workers or default_workers(total)
     if sys.stderr.isatty() and total and total > 50:
         with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
             summary = import_messages(services.archive, read_messages(source), mailbox=mailbox, folder=folder,
-                                      progress=bar.update)
+                                      progress=bar.update, workers=workers)
     else:
-        summary = import_messages(services.archive, read_messages(source), mailbox=mailbox, folder=folder)
+        summary = import_messages(services.archive, read_messages(source), mailbox=mailbox, folder=folder,
+                                  workers=workers)
     click.echo(summary.line())
     for address, count in sorted(summary.per_mailbox.items()):
         click.echo(f"  {address or '(no configured mailbox)'}: {count} new")
@@ -249,6 +253,3 @@ def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     cli(prog_name="mailroom")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,12 +1,17 @@
 """`mailroom import`: old mailboxes into the archive, idempotently, in committed batches."""
 
-from collections.abc import Callable, Iterable
+import multiprocessing
+import multiprocessing.pool
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from bot.archive import Archive, Sighting
-from bot.mail.parse import parse_mail
+from bot.mail.parse import ParsedMail, parse_mail
 
 BATCH_SIZE = 500
+PARALLEL_FROM = 1000
+"""Below this many messages a worker pool costs more than it saves."""
 
 
 @dataclass
@@ -31,30 +36,62 @@ def import_messages(
     mailbox: str | None = None,
     folder: str = "",
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> ImportSummary:
-    """Parse and store every message; a fixed `mailbox` overrides the one found in the headers."""
+    """Parse and store every message; a fixed `mailbox` overrides the one found in the headers.
+
+    With `workers` > 1, parsing (the expensive part) runs in a process pool while this process
+    writes to SQLite, the archive's single writer.
+    """
     summary = ImportSummary()
-    pending: list[bytes] = []
+    pending: list[ParsedMail] = []
 
     def flush() -> None:
         with archive.batch():
-            for raw in pending:
-                _store(archive, raw, mailbox, folder, summary)
+            for mail in pending:
+                _store(archive, mail, mailbox, folder, summary)
         if progress:
             progress(len(pending))
         pending.clear()
 
-    for _where, raw in messages:
-        pending.append(raw)
-        if len(pending) >= BATCH_SIZE:
-            flush()
+    raws = (raw for _where, raw in messages)
+    with _parser(workers) as parsed:
+        for mail in parsed(raws):
+            pending.append(mail)
+            if len(pending) >= BATCH_SIZE:
+                flush()
     if pending:
         flush()
     return summary
 
 
-def _store(archive: Archive, raw: bytes, mailbox: str | None, folder: str, summary: ImportSummary) -> None:
-    mail = parse_mail(raw)
+def default_workers(total: int | None) -> int:
+    if total is not None and total < PARALLEL_FROM:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class _parser:
+    """Context manager yielding a function raws → parsed mails, in order, serial or pooled."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool: multiprocessing.pool.Pool | None = None
+
+    def __enter__(self) -> Callable[[Iterable[bytes]], Iterator[ParsedMail]]:
+        if self.workers <= 1:
+            return lambda raws: map(parse_mail, raws)
+        self.pool = multiprocessing.get_context("forkserver").Pool(self.workers)
+        pool = self.pool
+        return lambda raws: pool.imap(parse_mail, raws, chunksize=32)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.terminate() if exc[0] else self.pool.close()
+            self.pool.join()
+
+
+def _store(archive: Archive, mail: ParsedMail, mailbox: str | None, folder: str, summary: ImportSummary) -> None:
     if mailbox is not None:
         sightings = [Sighting(mailbox, folder)]
     else:

@@ -12,6 +12,7 @@ import email.utils
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
@@ -48,6 +49,7 @@ _TAGS = re.compile(r"<[^>]*>")
 _DROP_BLOCKS = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BREAKS = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
+_SURROGATE = re.compile("[\udc80-\udcff]")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 
 
@@ -84,6 +86,10 @@ class ParsedMail:
     names: dict[str, str] = field(default_factory=dict)
 
     @property
+    def fingerprint(self) -> str:
+        return fingerprint(self)
+
+    @property
     def subject_norm(self) -> str:
         return normalize_subject(self.subject)
 
@@ -111,16 +117,23 @@ def decode_bytes(data: bytes, charset: str | None, defects: list[str], what: str
     return data.decode("utf-8", errors="replace")
 
 
-def decode_header(value: object, defects: list[str], what: str) -> str:
-    """RFC 2047 words and raw 8-bit bytes → text; never raises."""
+def decode_header(
+    value: object, defects: list[str], what: str, hint: str | Callable[[], str | None] | None = None
+) -> str:
+    """RFC 2047 words and raw 8-bit bytes → text; never raises.
+
+    Raw 8-bit headers carry no charset: `hint` (the body's declared charset) is tried first.
+    """
     if value is None:
         return ""
-    if isinstance(value, email.header.Header):
-        value = str(value)
     text = str(value)
-    if any(0xDC80 <= ord(ch) <= 0xDCFF for ch in text):
+    if _SURROGATE.search(text):
         raw = text.encode("ascii", "surrogateescape")
-        text = decode_bytes(raw, None, defects, f"{what} header (raw 8-bit)")
+        try:
+            text = raw.decode("utf-8")  # RFC 6532 UTF-8 headers are legitimate
+        except UnicodeDecodeError:
+            text = decode_bytes(raw, hint() if callable(hint) else hint, [], f"{what} header (raw 8-bit)")
+            defects.append(f"{what} header: raw 8-bit bytes")
     if "=?" not in text:
         return _SPACES.sub(" ", text.replace("\n", " ")).strip()
     try:
@@ -137,6 +150,13 @@ def decode_header(value: object, defects: list[str], what: str) -> str:
     return _SPACES.sub(" ", "".join(out).replace("\n", " ")).strip()
 
 
+def _clean(text: str) -> str:
+    """Raw 8-bit bytes (kept as surrogates) in places that should be ASCII → readable text."""
+    if _SURROGATE.search(text):
+        return text.encode("ascii", "surrogateescape").decode("utf-8", errors="replace")
+    return text
+
+
 def parse_addresses(values: list[str], defects: list[str], what: str) -> list[tuple[str, str]]:
     """[(name, address)] with addresses lower-cased; group syntax and garbage are tolerated."""
     if not values:
@@ -148,7 +168,7 @@ def parse_addresses(values: list[str], defects: list[str], what: str) -> list[tu
         return []
     result: list[tuple[str, str]] = []
     for name, address in pairs:
-        address = address.strip().strip("<>").lower()
+        address = _clean(address).strip().strip("<>").lower()
         if "@" not in address:
             continue
         result.append((decode_header(name, defects, what) if name else "", address))
@@ -166,21 +186,38 @@ def html_to_text(markup: str) -> str:
 def parse_message_ids(value: object) -> list[str]:
     if not value:
         return []
-    text = str(value)
+    text = _clean(str(value))
     found = _MSGID.findall(text)
     if found:
         return found
     return [token for token in text.split() if "@" in token]
 
 
-def _header(msg: Message, name: str) -> str:
-    """A header as str: compat32 hands back Header objects for some raw 8-bit values."""
-    value = msg.get(name)
-    return "" if value is None else str(value)
+class RawHeaders:
+    """Header values as parsed (raw 8-bit bytes kept as surrogates for decode_header to recover),
+    indexed once per message instead of scanning the header list per lookup."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, msg: Message):
+        self._values: dict[str, list[str]] = {}
+        for name, value in msg.raw_items():
+            self._values.setdefault(name.lower(), []).append(str(value))
+
+    def first(self, name: str) -> str:
+        values = self._values.get(name.lower())
+        return values[0] if values else ""
+
+    def all(self, name: str) -> list[str]:
+        return self._values.get(name.lower(), [])
 
 
-def _headers(msg: Message, name: str) -> list[str]:
-    return [str(v) for v in msg.get_all(name) or []]
+def _charset_hint(msg: Message) -> str | None:
+    for part in msg.walk():
+        charset = part.get_param("charset")
+        if isinstance(charset, str) and charset.lower() not in ("us-ascii", "utf-8"):
+            return charset
+    return None
 
 
 def _parse_date(value: str, defects: list[str]) -> tuple[datetime | None, int | None]:
@@ -200,8 +237,8 @@ def _parse_date(value: str, defects: list[str]) -> tuple[datetime | None, int | 
     return parsed.astimezone(UTC), minutes
 
 
-def _date_from_received(msg: Message) -> datetime | None:
-    for received in _headers(msg, "Received"):
+def _date_from_received(headers: RawHeaders) -> datetime | None:
+    for received in headers.all("Received"):
         stamp = str(received).rpartition(";")[2].strip()
         try:
             parsed = email.utils.parsedate_to_datetime(stamp)
@@ -220,13 +257,38 @@ def _body_offset(raw: bytes) -> int:
     return len(raw)
 
 
-def content_id(raw: bytes, msg: Message) -> str:
-    """A stable id for mail without a Message-ID: the same letter fetched twice hashes the same."""
+TRANSPORT_HEADERS = frozenset(
+    b"received delivered-to x-original-to return-path status x-status x-uid x-keywords x-mozilla-status "
+    b"x-mozilla-status2 x-spam-status x-spam-score x-virus-scanned content-length lines".split()
+)
+
+
+def content_id(raw: bytes) -> str:
+    """A stable id for mail without a Message-ID: the same letter, delivered to two mailboxes or
+    fetched twice, hashes the same (transport headers that differ per copy are left out)."""
     digest = hashlib.sha256()
-    for name in ("From", "To", "Cc", "Date", "Subject"):
-        digest.update(str(msg.get(name, "")).encode("utf-8", "surrogateescape") + b"\0")
-    digest.update(raw[_body_offset(raw) :])
+    offset = _body_offset(raw)
+    skipping = False
+    for line in raw[:offset].splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                digest.update(line)
+            continue
+        skipping = line.split(b":", 1)[0].strip().lower() in TRANSPORT_HEADERS
+        if not skipping:
+            digest.update(line)
+    digest.update(raw[offset:])
     return f"sha256-{digest.hexdigest()[:40]}@mailroom.invalid"
+
+
+def fingerprint(mail: "ParsedMail") -> str:
+    """What makes two copies the same letter: sender, date, subject, text and attachments."""
+    digest = hashlib.sha256()
+    for part in (mail.from_addr, mail.date.isoformat() if mail.date else "", mail.subject, mail.body):
+        digest.update(part.encode("utf-8", "replace") + b"\0")
+    for attachment in mail.attachments:
+        digest.update(f"{attachment.name}|{attachment.size}".encode("utf-8", "replace"))
+    return digest.hexdigest()[:24]
 
 
 def _walk_parts(msg: Message, defects: list[str]) -> tuple[str, list[Attachment]]:
@@ -286,48 +348,49 @@ def parse_mail(raw: bytes) -> ParsedMail:
     """Parse one message; every problem is recorded in `defects`, nothing raises."""
     defects: list[str] = []
     msg = email.message_from_bytes(raw)
+    headers = RawHeaders(msg)
     for defect in msg.defects:
         defects.append(type(defect).__name__)
 
-    ids = parse_message_ids(_header(msg, "Message-ID"))
+    ids = parse_message_ids(headers.first("Message-ID"))
     has_id = bool(ids)
     if not has_id:
         defects.append("no Message-ID: id derived from content")
-    message_id = ids[0] if ids else content_id(raw, msg)
+    message_id = ids[0] if ids else content_id(raw)
 
-    date, offset = _parse_date(_header(msg, "Date"), defects)
+    date, offset = _parse_date(headers.first("Date"), defects)
     if date is None:
-        date = _date_from_received(msg)
+        date = _date_from_received(headers)
         defects.append("no usable Date: " + ("taken from Received" if date else "unknown"))
 
-    senders = parse_addresses(_headers(msg, "From"), defects, "From")
+    senders = parse_addresses(headers.all("From"), defects, "From")
     if not senders:
-        senders = parse_addresses(_headers(msg, "Sender"), defects, "Sender")
+        senders = parse_addresses(headers.all("Sender"), defects, "Sender")
     from_name, from_addr = senders[0] if senders else ("", "")
-    to = parse_addresses(_headers(msg, "To"), defects, "To")
-    cc = parse_addresses(_headers(msg, "Cc"), defects, "Cc")
+    to = parse_addresses(headers.all("To"), defects, "To")
+    cc = parse_addresses(headers.all("Cc"), defects, "Cc")
     delivered = [
         a for _, a in parse_addresses(
-            _headers(msg, "Delivered-To") + _headers(msg, "X-Original-To"), defects, "Delivered-To"
+            headers.all("Delivered-To") + headers.all("X-Original-To"), defects, "Delivered-To"
         )
     ]
-    subject = decode_header(msg.get("Subject"), defects, "Subject")
-    reply_to = parse_message_ids(_header(msg, "In-Reply-To"))
-    references = parse_message_ids(_header(msg, "References"))
+    subject = decode_header(headers.first("Subject"), defects, "Subject", lambda: _charset_hint(msg))
+    reply_to = parse_message_ids(headers.first("In-Reply-To"))
+    references = parse_message_ids(headers.first("References"))
 
     ctype = msg.get_content_type()
     local = from_addr.partition("@")[0]
-    auto_value = _header(msg, "Auto-Submitted").strip().lower()
+    auto_value = headers.first("Auto-Submitted").strip().lower()
     auto = bool(
         (auto_value and auto_value != "no")
-        or msg.get("X-Autoreply")
-        or msg.get("X-Autorespond")
-        or msg.get("X-Autogenerated")
+        or headers.first("X-Autoreply")
+        or headers.first("X-Autorespond")
+        or headers.first("X-Autogenerated")
         or _AUTO_SUBJECT.match(subject)
     )
-    precedence = _header(msg, "Precedence").strip().lower()
+    precedence = headers.first("Precedence").strip().lower()
     is_bounce = ctype == "multipart/report" or local in ("mailer-daemon", "postmaster")
-    is_list = bool(msg.get("List-Id") or msg.get("List-Unsubscribe") or precedence in ("bulk", "junk", "list"))
+    is_list = bool(headers.first("List-Id") or headers.first("List-Unsubscribe") or precedence in ("bulk", "junk", "list"))
 
     try:
         body, attachments = _walk_parts(msg, defects)

@@ -17,6 +17,7 @@ def m001_archive(db: Database) -> None:
         CREATE TABLE messages (
             id INTEGER PRIMARY KEY,
             message_id TEXT NOT NULL UNIQUE,
+            fingerprint TEXT NOT NULL DEFAULT '',
             thread_id INTEGER,
             date TEXT,
             date_offset INTEGER,
