@@ -249,6 +249,28 @@ def audit_verify(app: AppContext) -> None:
     raise SystemExit(1)
 
 
+from bot.cli_sync import sync as sync_command  # noqa: E402 - defined in its own module
+
+cli.add_command(sync_command)
+
+from bot.cli_run import run as run_command  # noqa: E402 - chat platforms and processes
+from bot.cli_run import serve as serve_command  # noqa: E402
+
+cli.add_command(serve_command)
+cli.add_command(run_command)
+cli.add_command(__import__("bot.cli_sla", fromlist=["sla"]).sla)  # mailroom sla [tick | digest]
+
+
+from bot.cli_search import reindex as reindex_command  # noqa: E402 - defined in its own module
+from bot.cli_search import search as search_command  # noqa: E402
+
+cli.add_command(search_command)
+cli.add_command(reindex_command)
+
+cli.add_command(__import__("bot.cli_rules", fromlist=["rules"]).rules)  # mailroom rules [tick | digest]
+cli.add_command(__import__("bot.cli_rules", fromlist=["categories"]).categories)  # mailroom categories [backfill]
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     cli(prog_name="mailroom")

@@ -19,5 +19,27 @@ def run_checks(app: Any) -> Iterator[tuple[bool, str]]:
 
 
 def imap_checks(app: Any) -> Iterator[tuple[bool, str]]:
-    """Filled in by IMAP sync: log in to each mailbox and list its folders."""
-    return iter(())
+    """Log in to each IMAP account (read-only) and list its folders with their message counts;
+    folders that `mailroom sync` reads are marked with *."""
+    from bot.mail.imap_connect import describe, overview, sync_targets
+
+    for target in sync_targets(app.config):
+        try:
+            seen = overview(target)
+        except Exception as exc:  # noqa: BLE001 - one line per mailbox, never a traceback
+            yield False, f"{target.address}: IMAP {target.endpoint}: {describe(exc, target)}"
+            continue
+        listed = ", ".join(_folder_label(folder, count, seen.synced) for folder, count in seen.folders)
+        yield True, f"{target.address}: IMAP {target.endpoint} login ok; folders: {listed}"
+        for problem in seen.problems:
+            yield False, f"{target.address}: {problem}"
+
+
+def _folder_label(folder: Any, count: int | None, synced: list[str]) -> str:
+    """'Sent Items* 40 (\\Sent)': * marks a folder `mailroom sync` reads."""
+    label = folder.name + ("*" if folder.name in synced else "")
+    if count is not None:
+        label += f" {count}"
+    if folder.has("\\Sent"):
+        label += " (\\Sent)"
+    return label

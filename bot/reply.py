@@ -51,9 +51,7 @@ class Reply(BaseModel):
 def blocks_to_text(blocks: list[Block]) -> str:
     lines: list[str] = []
     for block in blocks:
-        if block.type == "heading":
-            lines.append(block.text)
-        elif block.type in ("text", "context"):
+        if block.type in ("heading", "text", "context"):
             lines.append(block.text)
         elif block.type == "fields":
             lines.extend(f"{label}: {value}" for label, value in block.fields)

@@ -12,6 +12,8 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^\s*(?:<@[A-Z0-9]+>|@[\w.-]+)[\s,:]*")
+# "/owner acme", "/owner@MailroomBot acme" (Telegram in groups), "／owner acme" (a Chinese IME's slash)
+_SLASH = re.compile(r"^[/／](?P<name>[^\s@]+)(?:@\S+)?(?:\s+(?P<rest>.*))?$", re.DOTALL)
 
 
 class Router:
@@ -53,16 +55,16 @@ class Router:
 
     def parse(self, text: str) -> tuple[Command, str] | None:
         text = _MENTION.sub("", text.strip(), count=1).strip()
-        if text.startswith("/"):
-            name, _, rest = text[1:].partition(" ")
-            cmd = self.lookup(name.lower())
-            return (cmd, rest) if cmd else None
+        slash = _SLASH.match(text)
+        if slash:
+            cmd = self.lookup(slash.group("name").lower())
+            return (cmd, slash.group("rest") or "") if cmd else None
         for cmd in REGISTRY.values():
             for pattern in cmd.patterns:
                 match = pattern.match(text)
                 if match:
                     groups = match.groupdict()
-                    return cmd, (groups.get("args") or "").strip(" ?？。.!")
+                    return cmd, (groups.get("args") or "").strip(" ?？。.!！")
         return None
 
     def lookup(self, name: str) -> Command | None:
@@ -72,9 +74,20 @@ class Router:
 
     def unknown(self, text: str) -> Reply:
         names = ", ".join(f"/{n}" for n in sorted(REGISTRY))
-        word = text.strip().split(" ", 1)[0] if text.strip() else ""
+        word = text.strip().split(None, 1)[0] if text.strip() else ""
         message = f"I don't know {word!r}. Try /help. Commands: {names}" if word else f"Try /help. Commands: {names}"
-        return failure("unknown", "unknown_command", message, commands=sorted(REGISTRY))
+        close = self.closest(word.lstrip("/／")) if word[:1] in ("/", "／") else None
+        if close is not None:
+            message = f"I don't know {word!r}. Did you mean /{close.name}? Usage: {close.usage}"
+        return failure("unknown", "unknown_command", message, commands=sorted(REGISTRY),
+                       suggestion=close.name if close else None, usage=close.usage if close else None)
+
+    def closest(self, name: str) -> Command | None:
+        """The registered command a mistyped name most likely meant (/onwer → /owner), if any is close."""
+        from rapidfuzz import fuzz, process
+
+        found = process.extractOne(name.lower(), list(REGISTRY), scorer=fuzz.ratio, score_cutoff=70)
+        return REGISTRY[found[0]] if found else None
 
     def unknown_user(self) -> Reply:
         admins = [p.name for p in self.services.directory.admins()]

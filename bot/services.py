@@ -29,6 +29,32 @@ class Services:
     def audit(self) -> AuditLog:
         return AuditLog(self.db, self.clock)
 
+    @cached_property
+    def sla(self) -> "SlaEngine":  # noqa: F821 - imported lazily: the engine is only built when used
+        from bot.sla import SlaEngine
+
+        return SlaEngine(self.db, self.config, self.directory)
+
+    @cached_property
+    def search(self) -> "SearchService":  # noqa: F821 - imported lazily: built when first used
+        from bot.search.service import SearchService
+
+        return SearchService(self.db, self.config, self.directory, self.permissions, self.clock, self.audit)
+
+    @cached_property
+    def customer_index(self) -> "CustomerIndexCache":  # noqa: F821 - imported lazily: built when first used
+        """The customer matcher (/owner, /assign, …): new customers appended, rebuilt when one changes."""
+        from bot.matching import CustomerIndexCache
+
+        return CustomerIndexCache(self.db, free_mail=frozenset(self.directory.free_mail))
+
+    @cached_property
+    def rules(self) -> "RulesEngine":  # noqa: F821 - imported lazily: built when first used
+        """The guide's mail rules (issue 9): categories, CC rule, naming, routing, collisions, pool."""
+        from bot.rules.engine import RulesEngine
+
+        return RulesEngine(self)
+
     def indexers(self) -> list:
         """Functions that index each committed batch of new messages (search, categories, …)."""
-        return []
+        return [self.search.index.index_new, self.rules.index_new]

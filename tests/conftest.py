@@ -15,6 +15,7 @@ from bot.services import Services
 # A Wednesday, 10:00 in Ningbo (Asia/Shanghai): inside business hours.
 DEMO_NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 TESTS = Path(__file__).parent
+ROOT = TESTS.parent
 DATA = TESTS / "data"
 
 

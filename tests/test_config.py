@@ -1,5 +1,6 @@
 """Bad configs name the file, the key and the problem; exit status 2; never a traceback."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 from bot.config import load_config
 from bot.demo.files import write_starter
 from bot.errors import ConfigError
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -79,7 +81,7 @@ def test_cli_exits_2_without_traceback(config_file: Path) -> None:
     break_config(config_file, 'members = ["mei", "tom"]', 'members = ["mei", "tommy"]')
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config_file), "stats"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 2
     assert "groups.1.members.1: unknown person 'tommy'" in result.stderr

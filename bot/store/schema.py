@@ -148,3 +148,27 @@ def m001_archive(db: Database) -> None:
 
 MIGRATION_SETS: list[Migrations] = [core]
 """Every feature's migration set, applied in this order when an archive is opened."""
+
+from bot.adapters.store import chat as _chat_migrations  # noqa: E402 - chat deliveries, sent alerts, callbacks
+
+MIGRATION_SETS.append(_chat_migrations)
+
+from bot.sla_schema import sla_migrations as _sla_migrations  # noqa: E402 - SLA items, alerts outbox, away
+
+MIGRATION_SETS.append(_sla_migrations)
+
+from bot.store.owner_schema import owner as _owner_migrations  # noqa: E402 - change counters for the customer matcher
+
+MIGRATION_SETS.append(_owner_migrations)
+
+from bot.search.schema import search_migrations  # noqa: E402 - search index, vocabulary, /search sessions
+
+MIGRATION_SETS.append(search_migrations)
+
+from bot.handover_schema import handover_migrations  # noqa: E402 - /handover previews, confirmations, undo
+
+MIGRATION_SETS.append(handover_migrations)
+
+from bot.rules.schema import rules_migrations  # noqa: E402 - categories, rule checks and violations, claims, pool
+
+MIGRATION_SETS.append(rules_migrations)

@@ -1,0 +1,160 @@
+"""Compliance figures per team and person: milestone mails with the right CCs, subject conventions kept,
+quotation files named right, collisions, customers moved to the pool — over the last `days` days.
+
+The SLA digest (bot/sla_digest.py) has no extension hook, so these figures are their own daily digest
+(`rules:digest:<team>:<day>` in the outbox, after 09:00 local time, to the team's channel or its
+manager) and `mailroom rules digest`. Figures only, no subjects or customers: safe for a team channel.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import iso
+from bot.outbox import Destination, enqueue
+from bot.reply import Reply, context, fields, heading
+from bot.sla import write_transaction
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+DIGEST_AT = time(9, 0)
+WINDOW_DAYS = 7
+CHECKS = {"milestone_cc": "milestones", "subject_convention": "subjects", "quotation_name": "quotations"}
+
+
+@dataclass
+class Figures:
+    milestones: int = 0
+    milestones_ok: int = 0
+    subjects: int = 0
+    subjects_ok: int = 0
+    quotations: int = 0
+    quotations_ok: int = 0
+    collisions: int = 0
+    pool_moves: int = 0
+
+    def add(self, other: "Figures") -> None:
+        for key, value in asdict(other).items():
+            setattr(self, key, getattr(self, key) + value)
+
+    @property
+    def empty(self) -> bool:
+        return not any(asdict(self).values())
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = asdict(self)
+        for name in ("milestones", "subjects", "quotations"):
+            total = out[name]
+            out[f"{name}_share"] = round(out[f"{name}_ok"] / total, 4) if total else None
+        return out
+
+
+def person_figures(services: "Services", now: datetime, days: int = WINDOW_DAYS) -> dict[str, Figures]:
+    db = services.db
+    since = iso(now - timedelta(days=days))
+    until = iso(now)
+    found: dict[str, Figures] = {}
+
+    def of(person_id: str) -> Figures:
+        return found.setdefault(person_id, Figures())
+
+    for person_id, rule, total, ok in db.execute(
+        "SELECT person_id, rule, count(*), sum(ok) FROM rule_checks WHERE person_id IS NOT NULL AND at >= ? AND at <= ? "
+        "GROUP BY person_id, rule", [since, until]
+    ):
+        name = CHECKS.get(rule)
+        if name:
+            figures = of(person_id)
+            setattr(figures, name, total)
+            setattr(figures, f"{name}_ok", ok or 0)
+    for person_id, owner in db.execute(
+        "SELECT person_id, expected FROM rule_violations WHERE rule = 'collision' AND at >= ? AND at <= ?", [since, until]
+    ):
+        for who in {person_id, owner} - {None}:
+            of(who).collisions += 1
+    for (person_id,) in db.execute(
+        "SELECT person_id FROM pool_events WHERE kind = 'moved' AND at >= ? AND at <= ? AND person_id IS NOT NULL",
+        [since, until],
+    ):
+        of(person_id).pool_moves += 1
+    return found
+
+
+def digest_data(services: "Services", now: datetime, days: int = WINDOW_DAYS) -> dict[str, Any]:
+    directory = services.directory
+    people = person_figures(services, now, days)
+    teams: list[dict[str, Any]] = []
+    collisions = services.db.execute(
+        "SELECT person_id, expected FROM rule_violations WHERE rule = 'collision' AND at >= ? AND at <= ?",
+        [iso(now - timedelta(days=days)), iso(now)]).fetchall()
+    for team in services.config.teams:
+        total = Figures()
+        members = {p.id for p in directory.members_of(team.id)}
+        for person_id, figures in people.items():
+            if person_id in members:
+                total.add(figures)
+        total.collisions = sum(1 for a, b in collisions if a in members or b in members)
+        if not total.empty:
+            teams.append({"team": team.id, "name": team.name, **total.as_json()})
+    rows = [{"person": pid, "name": directory.people[pid].name if pid in directory.people else pid,
+             "teams": directory.people[pid].teams if pid in directory.people else [], **figures.as_json()}
+            for pid, figures in sorted(people.items()) if not figures.empty]
+    return {"window_days": days, "since": iso(now - timedelta(days=days)), "until": iso(now), "teams": teams,
+            "people": rows}
+
+
+def _share(ok: int, total: int) -> str:
+    return f"{ok} of {total} ({ok / total:.0%})" if total else "—"
+
+
+def digest_reply(services: "Services", data: dict[str, Any], now: datetime, *, team: str | None = None) -> Reply:
+    day = now.astimezone(ZoneInfo(services.config.organization.timezone)).strftime("%a %Y-%m-%d")
+    blocks = []
+    teams = [t for t in data["teams"] if team is None or t["team"] == team]
+    for t in teams:
+        blocks += [
+            heading(f"Mail rules — {t['name']} ({day}, last {data['window_days']} days)"),
+            fields(
+                ("Milestones with the right CCs", _share(t["milestones_ok"], t["milestones"])),
+                ("Subjects [RFQ]-Customer-Product-Date", _share(t["subjects_ok"], t["subjects"])),
+                ("Quotation files named right", _share(t["quotations_ok"], t["quotations"])),
+                ("Collisions (撞单)", str(t["collisions"])),
+                ("Customers moved to the pool (公海)", str(t["pool_moves"])),
+            ),
+        ]
+        members = [p for p in data["people"] if t["team"] in p["teams"]]
+        for p in members:
+            blocks.append(context(
+                f"{p['name']}: CC {_share(p['milestones_ok'], p['milestones'])} · subjects "
+                f"{_share(p['subjects_ok'], p['subjects'])} · files {_share(p['quotations_ok'], p['quotations'])} · "
+                f"collisions {p['collisions']} · pool moves {p['pool_moves']}"))
+    if not teams:
+        blocks.append(heading(f"Mail rules: nothing to report for the last {data['window_days']} days."))
+    scoped = dict(data, teams=teams, people=[p for p in data["people"] if team is None or team in p["teams"]])
+    return Reply(command="rules.digest", blocks=blocks, data={"digest": scoped})
+
+
+def enqueue_digests(services: "Services", now: datetime) -> int:
+    """Each team's rules digest once per local day after DIGEST_AT (team channel, else its manager)."""
+    local_now = now.astimezone(ZoneInfo(services.config.organization.timezone))
+    if local_now.time() < DIGEST_AT:
+        return 0
+    day = local_now.date().isoformat()
+    data = digest_data(services, now)
+    added = 0
+    with write_transaction(services.db):
+        for t in data["teams"]:
+            key = f"rules:digest:{t['team']}:{day}"
+            team = services.directory.teams[t["team"]]
+            c = team.channels
+            if any((c.slack, c.telegram, c.wecom, c.wecom_robot_key_env)):
+                destination, route = Destination("team", None, team.id), "rules digest: team channel"
+            elif team.manager:
+                destination, route = Destination("person", team.manager, None), "rules digest: manager"
+            else:
+                continue
+            added += enqueue(services.db, key=key, kind="digest", level="digest", now=now, destination=destination,
+                             route=route, reply=digest_reply(services, data, now, team=team.id))
+    return added
