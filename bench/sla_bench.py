@@ -13,7 +13,7 @@ twice; a reply followed by a new question; after-sales mail with our auto-reply;
 Measured in one run, on the same archive:
 - full evaluation: `bot.sla.evaluate(full=True)` from an empty item table (find every clock, compute
   each level's instant on the policy's calendar, persist the items, set states);
-- the engine's pure part alone: `find_waiting` + states (what the baseline computes);
+- the engine's pure part alone: `waiting_items` (clocks, instants, states; what the baseline computes);
 - baseline: a Python loop over every thread, one query per thread for its messages and sightings,
   then the same rules in Python (same calendar, same text rules) — its result is checked to equal the
   engine's, clock for clock;
@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.clock import iso  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.demo.files import write_starter  # noqa: E402
-from bot.sla import Policies, evaluate, find_waiting, write_transaction  # noqa: E402
+from bot.sla import Policies, evaluate, waiting_items, write_transaction  # noqa: E402
 from bot.sla_rules import has_solution, is_acknowledgement, level_of  # noqa: E402
 from bot.store.db import open_archive  # noqa: E402
 
@@ -206,17 +206,7 @@ def _state(clock, started: int, now_s: int) -> str:  # noqa: ANN001
 
 
 def engine_pure(db, policies: Policies, now: datetime) -> dict[tuple[int, str, str], str]:  # noqa: ANN001
-    now_s = int(now.timestamp())
-    out = {}
-    groups = defaultdict(list)
-    for w in find_waiting(db, policies):
-        groups[(w.mailbox, w.kind)].append(w)
-    for (mailbox, kind), items in groups.items():
-        clock = policies.clock_for(mailbox, kind)
-        instants = clock.calendar.add_many([w.started for w in items], [clock.warn, clock.seconds, clock.escalate])
-        for w, (warn, due, esc) in zip(items, instants, strict=True):
-            out[(w.message, mailbox, kind)] = level_of(now_s, warn, due, esc)
-    return out
+    return {(c.message, c.mailbox, c.kind): c.state for c in waiting_items(db, policies, now)}
 
 
 def persisted(db, now: datetime) -> dict[tuple[int, str, str], str]:  # noqa: ANN001
@@ -307,7 +297,7 @@ def measure(folder: Path, open_threads: int) -> None:
           f"engine and baseline agree clock for clock")
     print("                                                       wall        cpu   vs baseline (wall)")
     line("baseline: one query per thread, rules in Python", t_naive)
-    line("engine, pure (find_waiting + states, no writes)", t_pure, t_naive)
+    line("engine, pure (waiting_items: no writes)", t_pure, t_naive)
     line(f"engine, full evaluation, first run ({cold.opened:,} opened)", t_cold, t_naive, target=True)
     line("engine, full evaluation again (all threads re-read)", t_warm, t_naive, target=True)
     line(f"steady-state tick ({idle.scope}: states only)", t_idle, t_naive)

@@ -4,13 +4,14 @@ from functools import cached_property
 
 from bot.config import Config, Mailbox, Person, Team
 
-FREE_MAIL_DOMAINS = frozenset(
-    """gmail.com googlemail.com outlook.com hotmail.com live.com msn.com yahoo.com yahoo.co.uk
-    yahoo.co.jp ymail.com aol.com icloud.com me.com mac.com gmx.de gmx.net gmx.com web.de mail.ru
-    yandex.ru yandex.com protonmail.com proton.me zoho.com mail.com qq.com foxmail.com 163.com 126.com
-    yeah.net sina.com sina.cn sohu.com 139.com 189.cn aliyun.com naver.com daum.net hanmail.net
-    libero.it orange.fr free.fr wanadoo.fr t-online.de rediffmail.com""".split()
-)
+FREE_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+    "yahoo.co.uk", "yahoo.co.jp", "ymail.com", "aol.com", "icloud.com", "me.com", "mac.com", "gmx.de",
+    "gmx.net", "gmx.com", "web.de", "mail.ru", "yandex.ru", "yandex.com", "protonmail.com", "proton.me",
+    "zoho.com", "mail.com", "qq.com", "foxmail.com", "163.com", "126.com", "yeah.net", "sina.com", "sina.cn",
+    "sohu.com", "139.com", "189.cn", "aliyun.com", "naver.com", "daum.net", "hanmail.net", "libero.it",
+    "orange.fr", "free.fr", "wanadoo.fr", "t-online.de", "rediffmail.com",
+})
 
 
 def domain_of(address: str) -> str:

@@ -10,6 +10,10 @@ def run_checks(app: Any) -> Iterator[tuple[bool, str]]:
     services = app.services
     figures = services.db.execute("SELECT count(*) FROM messages").fetchone()[0]
     yield True, f"archive {config.archive_path}: {figures} messages"
+    from bot.rules.settings import load_rules
+
+    load_rules(config, services.directory)
+    yield True, "mail rules ([rules]) valid"
     problem = services.audit.verify()
     yield problem is None, "audit log intact" if problem is None else problem.line()
     for mailbox in config.mailboxes:

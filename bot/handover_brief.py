@@ -20,7 +20,7 @@ from bot.durations import format_duration
 from bot.milestones import customer_milestones, latest_per_kind
 from bot.owner_report import local_date
 from bot.reply import Block, Button, Reply, bullets, context, fields, heading
-from bot.sla_rules import LEVEL_RANK, is_acknowledgement, level_of
+from bot.sla_rules import is_acknowledgement
 
 if TYPE_CHECKING:
     from bot.config import Person
@@ -66,28 +66,11 @@ def waiting_threads(services: "Services", customer_id: int, now: datetime) -> li
         threads.append({"id": thread_id, "subject": subject, "waiting_since": date,
                         "age": format_duration(now - parse_instant(date)),
                         "mailboxes": sorted(json.loads(boxes or "[]")), "sla": None, "sla_kind": None})
-    states = thread_sla(services.db, [t["id"] for t in threads], now)
+    states = services.sla.thread_states([t["id"] for t in threads], now)
     for thread in threads:
         state = states.get(thread["id"]) or {}
         thread["sla"], thread["sla_kind"] = state.get("state"), state.get("kind")
     return threads
-
-
-def thread_sla(db: Any, thread_ids: list[int], now: datetime) -> dict[int, dict[str, Any]]:
-    """Per thread, its worst open SLA item at `now` (state, kind, mailbox): one indexed query on the SLA
-    engine's `sla_items` for just these threads (the engine's `open_items` reads every open item)."""
-    if not thread_ids:
-        return {}
-    now_s = int(now.timestamp())
-    found: dict[int, dict[str, Any]] = {}
-    marks = ", ".join("?" for _ in thread_ids)
-    rows = db.execute(f"SELECT thread_id, kind, mailbox, warn_at, due_at, escalate_at FROM sla_items "
-                      f"WHERE closed_at IS NULL AND thread_id IN ({marks})", list(thread_ids)).fetchall()
-    for thread_id, kind, mailbox, warn_at, due_at, escalate_at in rows:
-        state = level_of(now_s, warn_at, due_at, escalate_at)
-        if thread_id not in found or LEVEL_RANK[state] > LEVEL_RANK[found[thread_id]["state"]]:
-            found[thread_id] = {"state": state, "kind": kind, "mailbox": mailbox}
-    return found
 
 
 def contacts(db: Any, customer_id: int) -> list[dict[str, Any]]:

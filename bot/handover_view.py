@@ -13,6 +13,7 @@ from bot.handover_alerts import pending_alerts
 from bot.handover_brief import build_brief, waiting_threads
 from bot.handover_undo import Undone
 from bot.owner_report import local_date, person_ref
+from bot.ownership import SOURCE_WORDS
 from bot.permissions import has_role
 from bot.reply import Block, Button, Reply, ReplyError, bullets, context, fields, heading
 
@@ -24,8 +25,6 @@ LIST_SHOWN = 20
 LINES_SHOWN = 30
 """Chat lines per list in a reply; `--json` (data) always has them all."""
 
-SOURCE_WORDS = {"crm": "CRM export", "assignment": "assigned", "handover": "handover", "inferred": "inferred from mail",
-                "none": "no owner"}
 
 
 def preview_reply(services: "Services", planned: domain.Handover, now: datetime) -> Reply:

@@ -17,6 +17,7 @@ gets the same answer.
 """
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,8 +92,10 @@ def inferred_owner(db: Database, customer_id: int, *, now: datetime) -> Inferred
 
 
 def effective_owner(db: Database, directory: Directory, customer_id: int, *, now: datetime) -> tuple[str | None, str]:
-    """(person_id, source): source is crm | assignment | handover | inferred | none. Explicit beats inferred;
+    """(person_id, source): source is crm | assignment | handover | inferred | pool | none. Explicit beats inferred;
     an inferred owner must still be in the directory (people who left are skipped)."""
+    if _in_pool(db, customer_id):
+        return None, "pool"
     explicit = owner_of(db, customer_id)
     if explicit is not None:
         return explicit.person_id, explicit.source
@@ -100,6 +103,14 @@ def effective_owner(db: Database, directory: Directory, customer_id: int, *, now
         if candidate.person_id in directory.people:
             return candidate.person_id, "inferred"
     return None, "none"
+
+
+def _in_pool(db: Database, customer_id: int) -> bool:
+    """A customer in the pool (公海, bot/rules/pool.py) has no owner until someone claims it."""
+    try:
+        return db.execute("SELECT 1 FROM customer_pool WHERE customer_id = ?", [customer_id]).fetchone() is not None
+    except sqlite3.OperationalError:  # an archive opened without the rules' migrations
+        return False
 
 
 def inferred_customers_of(db: Database, directory: Directory, person_id: str, *, now: datetime) -> list[int]:

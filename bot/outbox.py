@@ -10,7 +10,8 @@ Guarantees:
   exponential backoff (or the platform's Retry-After): an adapter that is down loses nothing.
   Another `MailroomError` from a channel means "never deliverable there" (no chat id, refused), and
   any other exception is retried a few times and then given up, logged.
-- A platform that comes up later still gets the alerts of the last `DELIVERY_WINDOW`.
+- A platform that comes up later still gets the alerts of the last `DELIVERY_WINDOW` — except SLA
+  alerts whose item has closed meanwhile (answered): those become `obsolete` instead of arriving late.
 
 The channel contract below is what the Slack, Telegram and WeCom adapters implement.
 """
@@ -211,8 +212,17 @@ def _deliver_one(db: Database, channel: Channel, row: tuple, now: datetime, repo
 
 
 def _retire(db: Database, now: datetime) -> None:
-    """Alerts older than the delivery window with nothing in flight are done."""
+    """Alerts older than the delivery window with nothing in flight are done; SLA alerts whose item
+    closed meanwhile (the customer was answered while a platform was down) are obsolete, not sent late."""
     with write_transaction(db):
+        db.execute(
+            """UPDATE sla_alerts SET status = 'obsolete', done_at = ?
+               WHERE status = 'pending' AND kind = 'sla' AND item IS NOT NULL
+                 AND EXISTS (SELECT 1 FROM sla_items i WHERE i.id = sla_alerts.item AND i.closed_at IS NOT NULL)
+                 AND NOT EXISTS (SELECT 1 FROM sla_deliveries d
+                                 WHERE d.alert = sla_alerts.id AND d.status = 'sending')""",
+            [iso(now)],
+        )
         db.execute(
             """UPDATE sla_alerts SET status = 'done', done_at = ?
                WHERE status = 'pending' AND created_at < ?

@@ -12,6 +12,15 @@ from bot.clock import iso
 from bot.errors import CommandError
 
 EXPLICIT_SOURCES = ("crm", "assignment", "handover")
+SOURCE_WORDS = {
+    "crm": "CRM export",
+    "assignment": "assigned",
+    "handover": "handover",
+    "inferred": "inferred from mail",
+    "pool": "in the customer pool (公海)",
+    "none": "no owner",
+}
+"""How an owner is known, in words for chat replies."""
 
 
 @dataclass(frozen=True)

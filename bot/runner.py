@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 
 
 def scheduler_tick(services: Services, channels: list[Any]) -> Any:
-    """One SLA round (bot.sla_scheduler): evaluate, queue due alerts and digests, deliver the outbox."""
-    from bot.sla_scheduler import run_scheduler_once
+    """One round: the mail rules (claims, pool, nudges, digest), then the SLA round, which evaluates,
+    queues due alerts and delivers the outbox."""
+    from bot.rules.engine import scheduler_tick as rules_then_sla
 
-    return run_scheduler_once(services, channels)
+    return rules_then_sla(services, channels)
 
 
 class Runner:

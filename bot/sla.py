@@ -12,16 +12,14 @@ Rules (issue 5):
 - The mailbox (and so the policy) of a message comes from its sightings, where aliases are already
   resolved to their shared mailbox (rma@ → support@).
 
-`find_waiting` is the pure part: archive rows in, clocks out, in a few set-wise SQL statements.
+`find_waiting` (bot/sla_waiting.py) is the pure part: archive rows in, clocks out, a few set-wise queries.
 `evaluate` persists the result as `sla_items` — incrementally, for the threads touched since the last
 evaluation (`sla_dirty`, kept by triggers) — with each level's instant computed once on the policy's
 business calendar. A state at any `now` is then a comparison of integers, done in SQL for all items.
 """
 
-import hashlib
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,240 +29,64 @@ from typing import Any, NamedTuple
 from sqlite_utils import Database
 
 from bot.calendar import BusinessCalendar
-from bot.config import Config, SlaPolicy
-from bot.sla_items import Item, attach_owners, get_item, open_items
-from bot.sla_rules import DEFAULT_SOLUTION_KEYWORDS, register_functions
+from bot.clock import iso
+from bot.config import Config
+from bot.sla_items import Item, attach_owners, get_item, open_items, select_items
+from bot.sla_policies import KINDS, Policies, PolicyClock, policy_fingerprint
+from bot.sla_rules import DEFAULT_SOLUTION_KEYWORDS, level_of, register_functions
+from bot.sla_waiting import (
+    HUMAN_REPLY,
+    Waiting,
+    _any_resolved,
+    _judge_acknowledgements,
+    _judge_solutions,
+    _waiting_queries,
+    find_waiting,
+    first_responses,
+)
+
+__all__ = [
+    "KINDS", "RunningClock", "Evaluation", "Item", "Policies", "PolicyClock", "SlaEngine", "Waiting", "evaluate",
+    "find_waiting", "waiting_items",
+    "first_responses", "policy_fingerprint", "update_states", "write_transaction", "HUMAN_REPLY",
+]
 
 log = logging.getLogger(__name__)
 
-KINDS = ("first_response", "initial_solution")
 CONFIG_KEY = "sla.config"
 EVALUATED_KEY = "sla.evaluated_at"
-SOLUTION_KEY = "sla.solution_keywords"
-
-HUMAN_REPLY = "o.direction = 'outbound' AND o.auto_submitted = 0 AND o.is_bounce = 0 AND o.is_list = 0"
-_RESOLVED = """EXISTS (SELECT 1 FROM sla_items x
-                WHERE x.thread_id = o.thread_id AND x.mailbox = o.mailbox AND x.close_reason = 'resolved'
-                  AND x.kind = 'first_response' AND x.closed_at >= o.at)"""
-_IS_ACK = "EXISTS (SELECT 1 FROM messages a WHERE a.id = c.message AND mailroom_is_ack(a.body, a.from_name))"
 
 
-def policy_fingerprint(name: str, policy: SlaPolicy, default_timezone: str) -> str:
-    raw = f"{name}|{policy.model_dump_json()}|{default_timezone}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True, eq=False)
-class PolicyClock:
-    """One clock kind of one policy: its durations in business seconds, calendar and keywords.
-
-    Compared and hashed by identity (each exists once per Policies), which keeps grouping cheap."""
-
-    policy: str
-    kind: str
-    seconds: int
-    warn: int
-    escalate: int
-    calendar: BusinessCalendar
-    fingerprint: str
-    keywords: tuple[str, ...] = ()
-
-
-class Policies:
-    """The config's SLA policies, their calendars, and which shared mailbox runs on which."""
-
-    def __init__(self, config: Config):
-        zone = config.organization.timezone
-        self.by_mailbox = {m.address: m.sla for m in config.mailboxes if m.sla and m.sla in config.sla}
-        self.calendars: dict[str, BusinessCalendar] = {}
-        self.clocks: dict[tuple[str, str], PolicyClock] = {}
-        fingerprints: dict[str, str] = {}
-        for name, policy in config.sla.items():
-            calendar = BusinessCalendar(policy, zone)
-            self.calendars[name] = calendar
-            fingerprints[name] = policy_fingerprint(name, policy, zone)
-            words = policy.solution_keywords if policy.solution_keywords is not None else DEFAULT_SOLUTION_KEYWORDS
-            for kind in KINDS:
-                duration = getattr(policy, kind)
-                if duration is None:
-                    continue
-                seconds = int(duration.total_seconds())
-                self.clocks[(name, kind)] = PolicyClock(
-                    name, kind, seconds, int(seconds * policy.warn_at), int(seconds * policy.escalate_at),
-                    calendar, fingerprints[name], tuple(w.lower() for w in words if w),
-                )
-        self.fingerprint = hashlib.sha256(
-            json.dumps([sorted(self.by_mailbox.items()), sorted(fingerprints.items())]).encode()
-        ).hexdigest()[:16]
-
-    def clock_for(self, mailbox: str, kind: str) -> PolicyClock | None:
-        name = self.by_mailbox.get(mailbox)
-        return self.clocks.get((name, kind)) if name else None
-
-    def mailboxes(self, kind: str) -> dict[str, PolicyClock]:
-        out = {}
-        for mailbox in self.by_mailbox:
-            clock = self.clock_for(mailbox, kind)
-            if clock is not None:
-                out[mailbox] = clock
-        return out
-
-
-class Waiting(NamedTuple):
-    """A clock that runs now: the waiting customer message, its thread, mailbox, kind, start (epoch)."""
+class RunningClock(NamedTuple):
+    """A running clock with its level instants (epoch seconds) and its state at the `now` asked for."""
 
     message: int
     thread_id: int
     mailbox: str
     kind: str
     started: int
+    warn_at: int
+    due_at: int
+    escalate_at: int
+    state: str
 
 
-def _summary(table: str, alias: str, scoped: bool) -> str:
-    """FROM clause over a summary table, all threads or (driven by the scope) the threads in scope."""
-    if scoped:
-        return f"temp.sla_scope d CROSS JOIN {table} {alias} ON {alias}.thread_id = d.thread_id"
-    return f"{table} {alias}"
-
-
-def _waiting_queries(
-    policies: Policies, *, scoped: bool, resolved: bool, memo: bool = False
-) -> list[tuple[str, list[Any]]]:
-    """The SELECTs (with their parameters) whose rows are every running clock: (message, thread_id,
-    mailbox, kind, started).
-
-    First response: `sla_open` holds, per thread and mailbox, the oldest message no human reply
-    followed. Where that message is (or may be) a bare acknowledgement, or a clock was resolved by
-    hand (`resolved`), the thread and mailbox are worked out again from `sla_mail` row by row.
-    Initial solution: `sla_first`, unless a later human reply proposes a solution (with `memo`, as
-    remembered in `sla_mail.solution` where judged already).
-    """
-    queries: list[tuple[str, list[Any]]] = []
-    first = list(policies.mailboxes("first_response"))
-    if first:
-        marks = ", ".join("?" for _ in first)
-        special = f"o.maybe_ack <> 0 OR {_RESOLVED}" if resolved else "o.maybe_ack <> 0"
-        queries.append((f"""
-            SELECT o.message, o.thread_id, o.mailbox, 'first_response', o.at
-            FROM {_summary("sla_open", "o", scoped)}
-            WHERE o.mailbox IN ({marks}) AND NOT ({special})""", first))
-        queries.append((f"""
-            WITH x AS MATERIALIZED (
-                SELECT o.thread_id, o.mailbox FROM {_summary("sla_open", "o", scoped)}
-                WHERE o.mailbox IN ({marks}) AND ({special})
-            )
-            SELECT c.message, c.thread_id, c.mailbox, 'first_response', min(c.at)
-            FROM x CROSS JOIN sla_mail c ON c.thread_id = x.thread_id AND c.mailbox = x.mailbox
-            WHERE NOT EXISTS (
-                  SELECT 1 FROM sla_mail r WHERE r.thread_id = c.thread_id AND r.mailbox = '' AND r.at >= c.at)
-              AND NOT EXISTS (
-                  SELECT 1 FROM sla_items y
-                  WHERE y.thread_id = c.thread_id AND y.mailbox = c.mailbox AND y.close_reason = 'resolved'
-                    AND y.kind = 'first_response' AND y.closed_at >= c.at)
-              AND NOT (c.maybe_ack = 2 OR (c.maybe_ack = 1 AND {_IS_ACK}))
-            GROUP BY c.thread_id, c.mailbox""", first))
-    by_policy: dict[PolicyClock, list[str]] = defaultdict(list)
-    for mailbox, clock in policies.mailboxes("initial_solution").items():
-        by_policy[clock].append(mailbox)
-    for clock, mailboxes in by_policy.items():
-        marks = ", ".join("?" for _ in mailboxes)
-        queries.append((f"""
-            SELECT f.message, f.thread_id, f.mailbox, 'initial_solution', f.at
-            FROM {_summary("sla_first", "f", scoped)}
-            WHERE f.mailbox IN ({marks}) AND NOT EXISTS (
-                SELECT 1 FROM sla_mail r
-                WHERE r.thread_id = f.thread_id AND r.mailbox = '' AND r.at >= f.at
-                  AND CASE WHEN r.solution IS NOT NULL AND ? THEN r.solution ELSE
-                      (SELECT mailroom_has_solution(m.subject, m.body, ?) FROM messages m WHERE m.id = r.message) END)""",
-                        [*mailboxes, int(memo), json.dumps(clock.keywords)]))
-    return queries
-
-
-def _solution_memo(db: Database, policies: Policies) -> bool:
-    """Whether `sla_mail.solution` holds valid verdicts: only while every policy uses one keyword list.
-
-    When that list changes, the remembered verdicts are forgotten and judged again.
-    """
-    lists = {clock.keywords for clock in policies.clocks.values() if clock.kind == "initial_solution"}
-    if len(lists) != 1:
-        return False
-    fingerprint = hashlib.sha256(json.dumps(sorted(next(iter(lists)))).encode()).hexdigest()[:16]
-    stored = db.execute("SELECT value FROM meta WHERE key = ?", [SOLUTION_KEY]).fetchone()
-    if stored is None or stored[0] != fingerprint:
-        db.execute("UPDATE sla_mail SET solution = NULL WHERE mailbox = '' AND solution IS NOT NULL")
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [SOLUTION_KEY, fingerprint])
-    return True
-
-
-def _judge_solutions(db: Database, policies: Policies, *, scoped: bool) -> bool:
-    """Decide once, and remember, whether each new human reply in an after-sales thread proposes a solution."""
-    if not policies.mailboxes("initial_solution") or not _solution_memo(db, policies):
-        return False
-    keywords = json.dumps(next(c.keywords for c in policies.clocks.values() if c.kind == "initial_solution"))
-    scope = " AND r.thread_id IN (SELECT thread_id FROM temp.sla_scope)" if scoped else ""
-    boxes = list(policies.mailboxes("initial_solution"))
-    marks = ", ".join("?" for _ in boxes)
-    db.execute(
-        "UPDATE sla_mail AS r SET solution = (SELECT mailroom_has_solution(m.subject, m.body, ?) FROM messages m"
-        f" WHERE m.id = r.message) WHERE r.mailbox = '' AND r.solution IS NULL{scope}"
-        f" AND EXISTS (SELECT 1 FROM sla_first f WHERE f.thread_id = r.thread_id AND f.mailbox IN ({marks}))",
-        [keywords, *boxes],
-    )
-    return True
-
-
-def _any_resolved(db: Database) -> bool:
-    return db.execute("SELECT 1 FROM sla_items WHERE close_reason = 'resolved' AND kind = 'first_response' "
-                      "LIMIT 1").fetchone() is not None
-
-
-def find_waiting(db: Database, policies: Policies, *, scoped: bool = False) -> list[Waiting]:
-    """Every running clock, from archive rows alone (pure: reads only).
-
-    Reads `sla_mail` (customer messages per shared mailbox, human replies with mailbox ''), which
-    triggers keep in step with `messages` and `sightings`. With `scoped`, only the threads in
-    `temp.sla_scope` are looked at.
-    """
-    register_functions(db.conn)
-    found: list[Waiting] = []
-    for sql, params in _waiting_queries(policies, scoped=scoped, resolved=_any_resolved(db)):
-        found.extend(map(Waiting._make, db.execute(sql, params)))
-    return found
-
-
-def first_responses(
-    db: Database, mailboxes: list[str], since: datetime, until: datetime
-) -> list[tuple[str, int, int]]:
-    """(mailbox, waiting since, answered at) for every first response given in [since, until).
-
-    Straight from the archive, by the same rules as the clocks: each human reply answers the oldest
-    customer message (no auto-reply, bounce, list or bare acknowledgement) written since the previous
-    human reply in the thread. Used by the digest, so history from before the first evaluation counts.
-    """
-    if not mailboxes:
-        return []
-    register_functions(db.conn)
-    marks = ", ".join("?" for _ in mailboxes)
-    sql = f"""
-        WITH replies AS (
-            SELECT r.thread_id, r.at, LAG(r.at) OVER (PARTITION BY r.thread_id ORDER BY r.at) AS prev
-            FROM sla_mail r
-            WHERE r.mailbox = '' AND r.at < ? AND r.thread_id IN (
-                SELECT o.thread_id FROM messages o WHERE o.date >= ? AND o.date < ? AND {HUMAN_REPLY})
-        )
-        SELECT c.mailbox, min(c.at), r.at
-        FROM replies r
-        JOIN sla_mail c ON c.thread_id = r.thread_id AND c.at <= r.at AND (r.prev IS NULL OR c.at > r.prev)
-        WHERE r.at >= ? AND c.mailbox IN ({marks}) AND NOT (c.maybe_ack = 2 OR (c.maybe_ack = 1 AND {_IS_ACK}))
-        GROUP BY r.thread_id, r.at, c.mailbox
-    """
-    start, end = int(since.timestamp()), int(until.timestamp())
-    params = [end, _iso(since), _iso(until), start, *mailboxes]
-    return [(mailbox, started, replied) for mailbox, started, replied in db.execute(sql, params)]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def waiting_items(db: Database, policies: Policies, now: datetime) -> list[RunningClock]:
+    """The engine as a pure function: (archive rows, policies, calendars, now) → every running clock with
+    its state. Writes nothing; `evaluate` computes the same and keeps it (incrementally) in `sla_items`."""
+    now_s = int(now.timestamp())
+    groups: dict[tuple[str, str], list[Waiting]] = {}
+    for w in find_waiting(db, policies):
+        groups.setdefault((w.mailbox, w.kind), []).append(w)
+    clocks: list[RunningClock] = []
+    for (mailbox, kind), found in groups.items():
+        clock = policies.clock_for(mailbox, kind)
+        if clock is None:
+            continue
+        instants = clock.calendar.add_many([w.started for w in found], [clock.warn, clock.seconds, clock.escalate])
+        clocks.extend(RunningClock(*w, warn, due, esc, level_of(now_s, warn, due, esc))
+                      for w, (warn, due, esc) in zip(found, instants, strict=True))
+    return clocks
 
 
 @dataclass
@@ -330,18 +152,6 @@ def evaluate(db: Database, policies: Policies, now: datetime, *, full: bool = Fa
         result.state_changes = update_states(db, now_s)
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [EVALUATED_KEY, str(now_s)])
     return result
-
-
-def _judge_acknowledgements(db: Database, *, scoped: bool) -> None:
-    """Decide once, and remember, whether an oldest unreplied message is a bare acknowledgement (2) or
-    not (0). Only those: an acknowledgement further down a thread never decides anything."""
-    scope = " AND thread_id IN (SELECT thread_id FROM temp.sla_scope)" if scoped else ""
-    db.execute(
-        "UPDATE sla_mail SET maybe_ack = CASE WHEN EXISTS (SELECT 1 FROM messages a WHERE a.id = sla_mail.message"
-        " AND mailroom_is_ack(a.body, a.from_name)) THEN 2 ELSE 0 END"
-        f" WHERE (thread_id, mailbox, at, message) IN (SELECT thread_id, mailbox, at, message FROM sla_open"
-        f" WHERE maybe_ack = 1{scope})"
-    )
 
 
 def _collect(db: Database, policies: Policies, *, scoped: bool) -> None:
@@ -523,6 +333,22 @@ class SlaEngine:
     def open_items(self, now: datetime, *, mailboxes: list[str] | None = None, owners: bool = True) -> list[Item]:
         items = open_items(self.db, now, mailboxes=mailboxes)
         return attach_owners(self.db, self.directory, items, now) if owners else items
+
+    def thread_states(self, thread_ids: list[int], now: datetime) -> dict[int, dict[str, str]]:
+        """Per thread, its worst open item at `now` (state, kind, mailbox, due): one indexed query for
+        just these threads, for /owner and handover briefs."""
+        if not thread_ids:
+            return {}
+        marks = ", ".join("?" for _ in thread_ids)
+        worst: dict[int, Item] = {}
+        for item in select_items(self.db, now, f"i.closed_at IS NULL AND i.thread_id IN ({marks})", list(thread_ids)):
+            if item.thread_id not in worst or item.rank > worst[item.thread_id].rank:
+                worst[item.thread_id] = item
+        return {
+            thread_id: {"state": item.state, "kind": item.kind, "mailbox": item.mailbox,
+                        "due": iso(datetime.fromtimestamp(item.due_at, tz=UTC))}
+            for thread_id, item in worst.items()
+        }
 
     def item(self, item_id: int, now: datetime) -> Item | None:
         item = get_item(self.db, item_id, now)

@@ -81,7 +81,7 @@ def m001_sla(db: Database) -> None:
             dest_team TEXT,
             route TEXT NOT NULL,               -- why this destination: owner, backup, team, manager, ...
             reply TEXT NOT NULL,               -- the Reply, as JSON
-            status TEXT NOT NULL DEFAULT 'pending', -- pending | done | stale | undeliverable
+            status TEXT NOT NULL DEFAULT 'pending', -- pending | done | stale | undeliverable | obsolete
             done_at TEXT
         );
         CREATE UNIQUE INDEX sla_alerts_item_level ON sla_alerts(item, level) WHERE item IS NOT NULL;

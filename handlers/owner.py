@@ -19,13 +19,11 @@ from bot.owner_report import (
     open_threads,
     person_ref,
 )
-from bot.ownership import customers_of
+from bot.ownership import SOURCE_WORDS, customers_of
 from bot.reply import Block, Button, Reply, ReplyError, bullets, context, fields, heading
 
 MINE = frozenset({"mine", "me", "my", "我的", "我"})
 LIST_SHOWN = 50
-SOURCE_WORDS = {"crm": "CRM export", "assignment": "assigned", "handover": "handover", "inferred": "inferred from mail",
-                "none": "no owner"}
 
 
 @command(
@@ -181,6 +179,8 @@ def _fact_fields(facts: OwnerFacts, directory: Directory, zone: str, now: dateti
 def _how_known(facts: OwnerFacts, directory: Directory, zone: str, now: datetime) -> str:
     if facts.source == "none":
         return "nobody in the CRM, and nobody has answered their mail yet — /assign sets an owner"
+    if facts.source == "pool":
+        return "in the customer pool (公海): nobody followed up in time — /claim customer NAME takes it"
     if facts.source == "inferred" and facts.evidence is not None and facts.owner is not None:
         times = "once" if facts.evidence.messages == 1 else f"{facts.evidence.messages} times"
         return (f"inferred from mail: {facts.owner.name} answered {times}, last on "

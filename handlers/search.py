@@ -16,7 +16,7 @@ USAGE = ('/search WORDS ["exact phrase"] [PO 4521] [mailbox:order from:amy to:�
     "search",
     usage=USAGE,
     aliases=("mailsearch",),
-    patterns=(r"^(?:search|search for)\s+(?P<args>.+)$", r"^(?:搜索|查找|搜一下|搜)\s*[:：]?\s*(?P<args>.+)$"),
+    patterns=(r"^search(?:\s+for)?\s+(?P<args>.+)$", r"^(?:搜索|查找|搜一下|搜)\s*[:：]?\s*(?P<args>.+)$"),
 )
 def search(request: Request) -> Reply:
     """search: find archived mail by words, phrases, document numbers, Chinese or typos, with filters"""

@@ -219,3 +219,10 @@ def test_cc_mapping_from_the_config(tmp_path: Path) -> None:
         assert [v["expected"] for v in lab.violations("missing_cc")] == [AUDIT]
     finally:
         lab.close()
+
+
+def test_a_reply_to_our_auto_reply_is_no_gap(lab: Lab) -> None:
+    reply = eml("Re: Auto: Leaking valves on PO 4521", "Photos attached as asked.", frm=HANS, to=[SUPPORT],
+                in_reply_to=f"autoreply-7@{DOMAIN}")  # the server's auto-reply is rarely kept anywhere
+    lab.add(reply)
+    assert lab.violations("cc_gap") == []

@@ -239,3 +239,16 @@ def test_request_time_comes_from_the_clock(factory: Factory) -> None:
     person = factory.services.directory.find_person("lucy")
     request = Request(person=person, args=[], text="", services=factory.services)
     assert request.now == MONDAY
+
+
+def test_an_alert_held_up_by_an_outage_is_dropped_once_the_customer_is_answered(factory: Factory) -> None:
+    from tests.sla_helpers import AMY, ERIK
+
+    channel = RecordingChannel(failures=10)
+    assert tick(factory, channel, 18) == []  # Slack is down; the log channel has it
+    factory.add(eml(frm=AMY, to=ERIK, cc="inquiry@hengda-valves.com", subject="Re: RFQ", date=MONDAY + timedelta(hours=19),
+                    msgid="r1@hengda-valves.com", reply_to="rfq1@nordicflow.se", body="Quotation attached."))
+    channel.failures = 0
+    assert tick(factory, channel, 20) == []  # answered meanwhile: no late warning
+    [alert] = [a for a in alert_rows(factory.services.db) if a["kind"] == "sla"]
+    assert alert["status"] == "obsolete"

@@ -337,3 +337,14 @@ def test_policies_on_calendar_hours_only(tmp_path: Path) -> None:
     assert items["first_response"].due_at - items["first_response"].started == 24 * 3600
     assert items["initial_solution"].escalate_at - items["initial_solution"].started == 96 * 3600
     factory.close()
+
+
+def test_waiting_items_is_the_pure_engine(factory: Factory) -> None:
+    from bot.sla import waiting_items
+
+    factory.add(inquiry(1, MONDAY))
+    db = factory.services.db
+    before = db.conn.total_changes
+    [clock] = waiting_items(db, factory.services.sla.policies, MONDAY + timedelta(hours=30))
+    assert (clock.kind, clock.state, clock.due_at - clock.started) == ("first_response", "breached", 24 * 3600)
+    assert db.conn.total_changes == before and db.execute("SELECT count(*) FROM sla_items").fetchone()[0] == 0

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.clock import Clock
 from bot.config import load_config
+from bot.errors import SyncError
 from bot.mail.imap_connect import fetch_raw, sync_targets, uid_set
 from bot.mail.imap_sync import MailboxResult, sync_once
 from bot.mail.imap_watch import Backoff, Watcher
@@ -340,6 +341,14 @@ def test_fetch_reads_a_uid_sent_after_the_literal_and_ignores_strangers() -> Non
 
     assert fetch_raw(Box(), [7, 8, 10]) == [(7, b"abc"), (8, b"def"), (10, b"ghi")]  # type: ignore[arg-type]
     assert uid_set([1, 2, 3, 7, 9, 10]) == "1:3,7,9:10" and uid_set([5]) == "5"
+
+    class Nameless(Client):
+        def uid(self, command: str, uids: str, parts: str) -> tuple[str, list[object]]:
+            return "OK", [(b"1 (BODY[] {3}", b"abc"), b")"]
+
+    Box.client = Nameless()
+    with pytest.raises(SyncError, match="without its UID"):  # never guessed: the checkpoint would skip it
+        fetch_raw(Box(), [7])  # type: ignore[arg-type]
 
 
 # ── crash safety ──────────────────────────────────────────────────────────────────────────────

@@ -105,8 +105,10 @@ def fetch_raw(box: BaseMailBox, uids: list[int]) -> list[tuple[int, bytes]]:
         raise MailboxFetchError(command_result=(typ, data), expected="OK")
     found: list[tuple[int, bytes]] = []
     pending: bytes | None = None  # a literal whose UID comes after it
+    unnamed = 0
     for item in data or []:
         if isinstance(item, tuple) and len(item) == 2:
+            unnamed += pending is not None
             match = _UID.search(item[0])
             pending = None
             if match:
@@ -117,7 +119,12 @@ def fetch_raw(box: BaseMailBox, uids: list[int]) -> list[tuple[int, bytes]]:
             match = _UID.search(item)
             if match:
                 found.append((int(match.group(1)), pending))
+            else:
+                unnamed += 1
             pending = None
+    if unnamed or pending is not None:
+        # never guess: the checkpoint would move past a message that was not stored
+        raise SyncError("the server sent a message without its UID (RFC 3501 requires it in UID FETCH)")
     wanted = set(uids)
     return [(uid, raw) for uid, raw in found if uid in wanted]
 

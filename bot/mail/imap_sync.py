@@ -11,16 +11,10 @@ expunges.
 """
 
 import contextlib
-import ctypes
 import logging
-import multiprocessing
-import os
-import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,13 +33,14 @@ from bot.mail.imap_connect import (
     resolve_folders,
 )
 from bot.mail.parse import ParsedMail, parse_mail
+from bot.mail.parse_helper import HelperError, ParseHelper
 
 BATCH_SIZE = 200
 """Messages per UID FETCH and per transaction: bounds memory, and what a crash can make us fetch again."""
 PARSE_HELPER_FROM = 1000
-"""A folder with at least this many new messages is parsed in a helper process, one batch ahead of the
-batch being stored: parsing (~35 % of the work) then runs on the second core. Smaller syncs parse inline
-(starting the helper costs ~0.1 s)."""
+"""A folder with at least this many new messages is parsed in a helper process (bot.mail.parse_helper),
+one batch ahead of the batch being stored: parsing (about a third of the work) then runs on another core.
+Smaller syncs parse inline (starting the helper costs ~0.1 s)."""
 log = logging.getLogger(__name__)
 
 
@@ -152,15 +147,6 @@ def parse_batch(raws: list[tuple[int, bytes]]) -> list[tuple[int, ParsedMail]]:
     return [(uid, parse_mail(raw)) for uid, raw in raws]
 
 
-def _die_with_parent() -> None:
-    """Runs in the parse helper: a `kill -9`ed sync must not leave it behind (holding pipes open)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(0)
-
-
 def chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -243,36 +229,51 @@ class MailboxSync:
         self.progress.begin(self.address, folder, len(uids))
         helper = self._parse_helper(len(uids))
         try:
-            # parsed (or being parsed by the helper), not yet stored: at most two batches in memory
-            waiting: list[tuple[Future[list[tuple[int, ParsedMail]]] | list[tuple[int, ParsedMail]], list[int]]] = []
+            # fetched (and being parsed by the helper), not yet stored: at most two batches in memory
+            waiting: list[tuple[list[tuple[int, bytes]], list[int]]] = []
             for batch in chunks(uids, self.batch_size):
                 if self.stop is not None and self.stop.is_set():
                     break
                 raws = fetch_raw(box, batch)
-                waiting.append((helper.submit(parse_batch, raws) if helper else parse_batch(raws), batch))
+                if helper is not None:
+                    helper.submit(raws)
+                waiting.append((raws, batch))
                 if helper is None or len(waiting) > 1:
-                    self._store(folder, result, uidvalidity, *waiting.pop(0))
+                    helper = self._store(folder, result, uidvalidity, helper, *waiting.pop(0))
             while waiting:
-                self._store(folder, result, uidvalidity, *waiting.pop(0))
+                helper = self._store(folder, result, uidvalidity, helper, *waiting.pop(0))
         finally:
             if helper is not None:
-                helper.shutdown(cancel_futures=True)
+                helper.close()
             self.progress.end()
         return result
 
-    def _parse_helper(self, count: int) -> ProcessPoolExecutor | None:
+    def _parse_helper(self, count: int) -> ParseHelper | None:
         if self.parse_helper_from is None or count < max(self.parse_helper_from, 2 * self.batch_size):
             return None
-        # spawn, not fork: the watcher runs threads, and a forked child could inherit a held lock
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_die_with_parent)
+        try:
+            return ParseHelper()
+        except HelperError as exc:
+            log.warning("%s: parsing in this process (%s)", self.address, exc)
+            return None
 
-    def _store(self, folder: str, result: FolderResult, uidvalidity: int,
-               parsed: "Future[list[tuple[int, ParsedMail]]] | list[tuple[int, ParsedMail]]", batch: list[int]) -> None:
-        mails = parsed.result() if isinstance(parsed, Future) else parsed
+    def _store(self, folder: str, result: FolderResult, uidvalidity: int, helper: ParseHelper | None,
+               raws: list[tuple[int, bytes]], batch: list[int]) -> ParseHelper | None:
+        """Store one batch (parsed by the helper, or here); returns the helper, or None once it failed."""
+        mails = None
+        if helper is not None:
+            try:
+                mails = helper.result()
+            except HelperError as exc:
+                log.warning("%s: %s; parsing in this process from here on", self.address, exc)
+                helper.close()
+                helper = None
+        if mails is None:
+            mails = parse_batch(raws)
         # every UID of the batch is done: one the server did not return was expunged meanwhile
         self._commit(folder, result, mails, uidvalidity, batch[-1])
         self.progress.advance(len(batch))
+        return helper
 
     def _commit(self, folder: str, result: FolderResult, mails: list[tuple[int, ParsedMail]], uidvalidity: int,
                 last_uid: int) -> None:

@@ -13,6 +13,7 @@
     address) feed (a): their milestone mails are checked like any other.
 """
 
+import re
 from datetime import timedelta
 
 from sqlite_utils import Database
@@ -27,6 +28,8 @@ from bot.rules.text import QuotedHeader, quoted_headers
 from bot.rules.violations import Finding
 
 QUOTE_WINDOW = timedelta(hours=36)
+_AUTO_REPLY = re.compile(r"^(?:auto(?:matic)?[ -]?(?:reply|response)?\s*[:：]|out of (?:the )?office|自动回复|自動回覆)",
+                         re.IGNORECASE)
 
 
 class CcChecker:
@@ -93,6 +96,8 @@ class CcChecker:
         if not self.rules.cc.gaps:
             return None
         named = list(dict.fromkeys([*([row.in_reply_to] if row.in_reply_to else []), *reversed(row.refs)]))
+        if _AUTO_REPLY.match(normalize_subject(row.subject)):
+            named = []  # a reply to our auto-reply: mail servers often send those without keeping a copy
         missing = [m for m in named if self.is_ours(m) and not self.archived(m)]
         if missing:
             person = self._addressed_person(row)

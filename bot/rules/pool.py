@@ -42,8 +42,6 @@ def in_pool(db: Database, customer_id: int) -> bool:
 
 def rules_owner(db: Database, directory: Directory, customer_id: int, now: datetime) -> tuple[str | None, str]:
     """The owner as the rules see it: nobody while the customer is in the pool, else `effective_owner`."""
-    if in_pool(db, customer_id):
-        return None, "pool"
     return effective_owner(db, directory, customer_id, now=now)
 
 

@@ -112,9 +112,14 @@ def _name_address(value: str) -> tuple[str, str]:
 
 def parse_loose_date(text: str) -> datetime | None:
     """RFC 2822 dates, ISO-ish dates and Chinese dates (2026年11月3日 10:00) as UTC; None when unsure."""
-    text = text.strip()
+    text = text.strip().replace(" at ", " ")
     if not text:
         return None
+    for fmt in ("%A, %B %d, %Y %I:%M %p", "%A, %d %B %Y %H:%M", "%B %d, %Y %I:%M %p"):  # Outlook's "Sent:" lines
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
     try:
         parsed = email.utils.parsedate_to_datetime(text)
         if parsed is not None:

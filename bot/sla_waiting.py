@@ -1,0 +1,198 @@
+"""Which clocks run: the rules of issue 5 as set-wise SQL over the SLA's summary tables.
+
+- first_response: `sla_open` holds, per thread and shared mailbox, the oldest customer message no
+  human reply followed (kept by triggers, bot/sla_schema.py). Where that message is, or may be, a bare
+  acknowledgement, or a clock was resolved by hand, the pair is worked out again from `sla_mail`.
+- initial_solution: `sla_first`, the first customer message per thread and mailbox, unless a later
+  human reply proposes a solution (keywords; remembered per reply in `sla_mail.solution`).
+
+The text rules run in Python inside SQLite (bot/sla_rules.py `register_functions`). `find_waiting`
+only reads; `_judge_acknowledgements` and `_judge_solutions` remember text verdicts for evaluation.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from sqlite_utils import Database
+
+from bot.sla_policies import Policies, PolicyClock
+from bot.sla_rules import register_functions
+
+SOLUTION_KEY = "sla.solution_keywords"
+HUMAN_REPLY = "o.direction = 'outbound' AND o.auto_submitted = 0 AND o.is_bounce = 0 AND o.is_list = 0"
+_RESOLVED = """EXISTS (SELECT 1 FROM sla_items x
+                WHERE x.thread_id = o.thread_id AND x.mailbox = o.mailbox AND x.close_reason = 'resolved'
+                  AND x.kind = 'first_response' AND x.closed_at >= o.at)"""
+_IS_ACK = "EXISTS (SELECT 1 FROM messages a WHERE a.id = c.message AND mailroom_is_ack(a.body, a.from_name))"
+
+
+class Waiting(NamedTuple):
+    """A clock that runs now: the waiting customer message, its thread, mailbox, kind, start (epoch)."""
+
+    message: int
+    thread_id: int
+    mailbox: str
+    kind: str
+    started: int
+
+
+def _summary(table: str, alias: str, scoped: bool) -> str:
+    """FROM clause over a summary table, all threads or (driven by the scope) the threads in scope."""
+    if scoped:
+        return f"temp.sla_scope d CROSS JOIN {table} {alias} ON {alias}.thread_id = d.thread_id"
+    return f"{table} {alias}"
+
+
+def _waiting_queries(
+    policies: Policies, *, scoped: bool, resolved: bool, memo: bool = False
+) -> list[tuple[str, list[Any]]]:
+    """The SELECTs (with their parameters) whose rows are every running clock: (message, thread_id,
+    mailbox, kind, started).
+
+    First response: `sla_open` holds, per thread and mailbox, the oldest message no human reply
+    followed. Where that message is (or may be) a bare acknowledgement, or a clock was resolved by
+    hand (`resolved`), the thread and mailbox are worked out again from `sla_mail` row by row.
+    Initial solution: `sla_first`, unless a later human reply proposes a solution (with `memo`, as
+    remembered in `sla_mail.solution` where judged already).
+    """
+    queries: list[tuple[str, list[Any]]] = []
+    first = list(policies.mailboxes("first_response"))
+    if first:
+        marks = ", ".join("?" for _ in first)
+        special = f"o.maybe_ack <> 0 OR {_RESOLVED}" if resolved else "o.maybe_ack <> 0"
+        queries.append((f"""
+            SELECT o.message, o.thread_id, o.mailbox, 'first_response', o.at
+            FROM {_summary("sla_open", "o", scoped)}
+            WHERE o.mailbox IN ({marks}) AND NOT ({special})""", first))
+        queries.append((f"""
+            WITH x AS MATERIALIZED (
+                SELECT o.thread_id, o.mailbox FROM {_summary("sla_open", "o", scoped)}
+                WHERE o.mailbox IN ({marks}) AND ({special})
+            )
+            SELECT c.message, c.thread_id, c.mailbox, 'first_response', min(c.at)
+            FROM x CROSS JOIN sla_mail c ON c.thread_id = x.thread_id AND c.mailbox = x.mailbox
+            WHERE NOT EXISTS (
+                  SELECT 1 FROM sla_mail r WHERE r.thread_id = c.thread_id AND r.mailbox = '' AND r.at >= c.at)
+              AND NOT EXISTS (
+                  SELECT 1 FROM sla_items y
+                  WHERE y.thread_id = c.thread_id AND y.mailbox = c.mailbox AND y.close_reason = 'resolved'
+                    AND y.kind = 'first_response' AND y.closed_at >= c.at)
+              AND NOT (c.maybe_ack = 2 OR (c.maybe_ack = 1 AND {_IS_ACK}))
+            GROUP BY c.thread_id, c.mailbox""", first))
+    by_policy: dict[PolicyClock, list[str]] = defaultdict(list)
+    for mailbox, clock in policies.mailboxes("initial_solution").items():
+        by_policy[clock].append(mailbox)
+    for clock, mailboxes in by_policy.items():
+        marks = ", ".join("?" for _ in mailboxes)
+        queries.append((f"""
+            SELECT f.message, f.thread_id, f.mailbox, 'initial_solution', f.at
+            FROM {_summary("sla_first", "f", scoped)}
+            WHERE f.mailbox IN ({marks}) AND NOT EXISTS (
+                SELECT 1 FROM sla_mail r
+                WHERE r.thread_id = f.thread_id AND r.mailbox = '' AND r.at >= f.at
+                  AND CASE WHEN r.solution IS NOT NULL AND ? THEN r.solution ELSE
+                      (SELECT mailroom_has_solution(m.subject, m.body, ?) FROM messages m WHERE m.id = r.message) END)""",
+                        [*mailboxes, int(memo), json.dumps(clock.keywords)]))
+    return queries
+
+
+def _solution_memo(db: Database, policies: Policies) -> bool:
+    """Whether `sla_mail.solution` holds valid verdicts: only while every policy uses one keyword list.
+
+    When that list changes, the remembered verdicts are forgotten and judged again.
+    """
+    lists = {clock.keywords for clock in policies.clocks.values() if clock.kind == "initial_solution"}
+    if len(lists) != 1:
+        return False
+    fingerprint = hashlib.sha256(json.dumps(sorted(next(iter(lists)))).encode()).hexdigest()[:16]
+    stored = db.execute("SELECT value FROM meta WHERE key = ?", [SOLUTION_KEY]).fetchone()
+    if stored is None or stored[0] != fingerprint:
+        db.execute("UPDATE sla_mail SET solution = NULL WHERE mailbox = '' AND solution IS NOT NULL")
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [SOLUTION_KEY, fingerprint])
+    return True
+
+
+def _judge_solutions(db: Database, policies: Policies, *, scoped: bool) -> bool:
+    """Decide once, and remember, whether each new human reply in an after-sales thread proposes a solution."""
+    if not policies.mailboxes("initial_solution") or not _solution_memo(db, policies):
+        return False
+    keywords = json.dumps(next(c.keywords for c in policies.clocks.values() if c.kind == "initial_solution"))
+    scope = " AND r.thread_id IN (SELECT thread_id FROM temp.sla_scope)" if scoped else ""
+    boxes = list(policies.mailboxes("initial_solution"))
+    marks = ", ".join("?" for _ in boxes)
+    db.execute(
+        "UPDATE sla_mail AS r SET solution = (SELECT mailroom_has_solution(m.subject, m.body, ?) FROM messages m"
+        f" WHERE m.id = r.message) WHERE r.mailbox = '' AND r.solution IS NULL{scope}"
+        f" AND EXISTS (SELECT 1 FROM sla_first f WHERE f.thread_id = r.thread_id AND f.mailbox IN ({marks}))",
+        [keywords, *boxes],
+    )
+    return True
+
+
+def _any_resolved(db: Database) -> bool:
+    return db.execute("SELECT 1 FROM sla_items WHERE close_reason = 'resolved' AND kind = 'first_response' "
+                      "LIMIT 1").fetchone() is not None
+
+
+def find_waiting(db: Database, policies: Policies, *, scoped: bool = False) -> list[Waiting]:
+    """Every running clock, from archive rows alone (pure: reads only).
+
+    Reads `sla_mail` (customer messages per shared mailbox, human replies with mailbox ''), which
+    triggers keep in step with `messages` and `sightings`. With `scoped`, only the threads in
+    `temp.sla_scope` are looked at.
+    """
+    register_functions(db.conn)
+    found: list[Waiting] = []
+    for sql, params in _waiting_queries(policies, scoped=scoped, resolved=_any_resolved(db)):
+        found.extend(map(Waiting._make, db.execute(sql, params)))
+    return found
+
+
+def first_responses(
+    db: Database, mailboxes: list[str], since: datetime, until: datetime
+) -> list[tuple[str, int, int]]:
+    """(mailbox, waiting since, answered at) for every first response given in [since, until).
+
+    Straight from the archive, by the same rules as the clocks: each human reply answers the oldest
+    customer message (no auto-reply, bounce, list or bare acknowledgement) written since the previous
+    human reply in the thread. Used by the digest, so history from before the first evaluation counts.
+    """
+    if not mailboxes:
+        return []
+    register_functions(db.conn)
+    marks = ", ".join("?" for _ in mailboxes)
+    sql = f"""
+        WITH replies AS (
+            SELECT r.thread_id, r.at, LAG(r.at) OVER (PARTITION BY r.thread_id ORDER BY r.at) AS prev
+            FROM sla_mail r
+            WHERE r.mailbox = '' AND r.at < ? AND r.thread_id IN (
+                SELECT o.thread_id FROM messages o WHERE o.date >= ? AND o.date < ? AND {HUMAN_REPLY})
+        )
+        SELECT c.mailbox, min(c.at), r.at
+        FROM replies r
+        JOIN sla_mail c ON c.thread_id = r.thread_id AND c.at <= r.at AND (r.prev IS NULL OR c.at > r.prev)
+        WHERE r.at >= ? AND c.mailbox IN ({marks}) AND NOT (c.maybe_ack = 2 OR (c.maybe_ack = 1 AND {_IS_ACK}))
+        GROUP BY r.thread_id, r.at, c.mailbox
+    """
+    start, end = int(since.timestamp()), int(until.timestamp())
+    params = [end, _iso(since), _iso(until), start, *mailboxes]
+    return [(mailbox, started, replied) for mailbox, started, replied in db.execute(sql, params)]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _judge_acknowledgements(db: Database, *, scoped: bool) -> None:
+    """Decide once, and remember, whether an oldest unreplied message is a bare acknowledgement (2) or
+    not (0). Only those: an acknowledgement further down a thread never decides anything."""
+    scope = " AND thread_id IN (SELECT thread_id FROM temp.sla_scope)" if scoped else ""
+    db.execute(
+        "UPDATE sla_mail SET maybe_ack = CASE WHEN EXISTS (SELECT 1 FROM messages a WHERE a.id = sla_mail.message"
+        " AND mailroom_is_ack(a.body, a.from_name)) THEN 2 ELSE 0 END"
+        f" WHERE (thread_id, mailbox, at, message) IN (SELECT thread_id, mailbox, at, message FROM sla_open"
+        f" WHERE maybe_ack = 1{scope})"
+    )
