@@ -80,13 +80,20 @@ def msgid_of(raw: bytes) -> str:
     raise AssertionError("no Message-ID")
 
 
+def without_rules(config_text: str) -> str:
+    """The example config minus its [rules] tables, so each test states the rules it runs under."""
+    start = config_text.index("\n[rules]")
+    end = config_text.index("\n[bot]")
+    return config_text[:start] + config_text[end:]
+
+
 class Lab:
     """The demo factory's config (+ `rules_toml`) over an archive holding only the mail a test adds."""
 
     def __init__(self, folder: Path, *, now: datetime = NOW, rules_toml: str = "", edit: Any = None):
         config = folder / "mailroom.toml"
         write_starter(config)
-        text = config.read_text(encoding="utf-8")
+        text = without_rules(config.read_text(encoding="utf-8"))
         if edit is not None:
             text = edit(text)
         config.write_text(text + "\n" + rules_toml, encoding="utf-8")

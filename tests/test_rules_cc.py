@@ -27,6 +27,7 @@ from tests.rules_helpers import (
     Lab,
     eml,
     msgid_of,
+    without_rules,
 )
 
 
@@ -185,7 +186,7 @@ def write_rules(tmp_path: Path, rules_toml: str) -> Path:
 
     config = tmp_path / "mailroom.toml"
     write_starter(config)
-    config.write_text(config.read_text(encoding="utf-8") + "\n" + rules_toml, encoding="utf-8")
+    config.write_text(without_rules(config.read_text(encoding="utf-8")) + "\n" + rules_toml, encoding="utf-8")
     return config
 
 

@@ -222,8 +222,9 @@ class SearchEngine:
                    "ORDER BY search_fts.rowid DESC LIMIT ?")
             params = [plan.expression, *params, limit]
         else:
+            # newest by id, as on the FTS path; it also lets a customer's id list drive the query
             sql = (f"SELECT m.id{_FIELDS if fields is not None else ''} FROM messages m WHERE {' AND '.join(where)} "
-                   "ORDER BY m.date DESC, m.id DESC LIMIT ?")
+                   "ORDER BY m.id DESC LIMIT ?")
             params = [*params, limit]
         rows: list[int] = []
         names = self.customers.names() if fields is not None else {}
