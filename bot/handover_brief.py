@@ -9,7 +9,6 @@ personal mail, in none): the brief must not leak, say, support@ mail to a salesp
 support@ — the kind and date still show, so nothing is silently left out.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,7 @@ from bot.durations import format_duration
 from bot.milestones import customer_milestones, latest_per_kind
 from bot.owner_report import local_date
 from bot.reply import Block, Button, Reply, bullets, context, fields, heading
-from bot.sla_rules import is_acknowledgement
+from bot.threads import waiting_threads as waiting_threads_of
 
 if TYPE_CHECKING:
     from bot.config import Person
@@ -39,33 +38,15 @@ _SENDERS = """
 """
 
 
-_LAST_OF_THREADS = """
-WITH mine AS (SELECT DISTINCT thread_id FROM messages WHERE customer_id = ? AND thread_id IS NOT NULL),
-ranked AS (
-    SELECT m.id, m.thread_id, m.direction, m.date, m.body, m.from_name,
-           ROW_NUMBER() OVER (PARTITION BY m.thread_id ORDER BY m.date DESC, m.id DESC) AS n
-    FROM messages m JOIN mine ON mine.thread_id = m.thread_id
-    WHERE m.auto_submitted = 0 AND m.is_bounce = 0 AND m.is_list = 0 AND m.direction IN ('inbound', 'outbound')
-)
-SELECT r.thread_id, t.subject, r.date, r.body, r.from_name,
-       (SELECT json_group_array(DISTINCT s.mailbox) FROM sightings s JOIN messages m2 ON m2.id = s.message
-        WHERE m2.thread_id = r.thread_id AND s.mailbox != '')
-FROM ranked r JOIN threads t ON t.id = r.thread_id
-WHERE r.n = 1 AND r.direction = 'inbound'
-ORDER BY r.date DESC
-"""
-
-
 def waiting_threads(services: "Services", customer_id: int, now: datetime) -> list[dict[str, Any]]:
     """The customer's threads that wait on us: the last human message is theirs and is more than a bare
     "thanks, we will check" (the SLA engine's own test), newest first, with age and SLA state."""
-    threads = []
-    for thread_id, subject, date, body, from_name, boxes in services.db.execute(_LAST_OF_THREADS, [customer_id]):
-        if is_acknowledgement(body, from_name):
-            continue
-        threads.append({"id": thread_id, "subject": subject, "waiting_since": date,
-                        "age": format_duration(now - parse_instant(date)),
-                        "mailboxes": sorted(json.loads(boxes or "[]")), "sla": None, "sla_kind": None})
+    threads = [
+        {"id": t.id, "subject": t.subject, "waiting_since": t.last_inbound,
+         "age": format_duration(now - parse_instant(t.last_inbound)), "mailboxes": t.mailboxes,
+         "sla": None, "sla_kind": None}
+        for t in waiting_threads_of(services.db, customer_id)
+    ]
     states = services.sla.thread_states([t["id"] for t in threads], now)
     for thread in threads:
         state = states.get(thread["id"]) or {}

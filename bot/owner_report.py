@@ -6,7 +6,6 @@ thread is open while its last non-automatic customer-facing message is inbound. 
 present (`services.sla`), each open thread also carries its SLA state; see `sla_states`.
 """
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from bot.directory import Directory
 from bot.inference import effective_owner, inferred_candidates
 from bot.matching import CustomerRecord, Match
 from bot.ownership import history, owner_of
+from bot.threads import waiting_threads
 
 log = logging.getLogger(__name__)
 OPEN_THREADS_SHOWN = 5
@@ -135,28 +135,11 @@ def customer_facts(services: Any, customer_id: int, *, now: datetime) -> OwnerFa
     return facts
 
 
-_OPEN_THREADS = """
-WITH mine AS (SELECT DISTINCT thread_id FROM messages WHERE customer_id = ? AND thread_id IS NOT NULL),
-ranked AS (
-    SELECT m.id, m.thread_id, m.direction, m.date,
-           ROW_NUMBER() OVER (PARTITION BY m.thread_id ORDER BY m.date DESC, m.id DESC) AS n
-    FROM messages m JOIN mine ON mine.thread_id = m.thread_id
-    WHERE m.auto_submitted = 0 AND m.is_bounce = 0 AND m.is_list = 0 AND m.direction IN ('inbound', 'outbound')
-)
-SELECT r.thread_id, t.subject, r.date,
-       (SELECT json_group_array(DISTINCT s.mailbox) FROM sightings s JOIN messages m2 ON m2.id = s.message
-        WHERE m2.thread_id = r.thread_id AND s.mailbox != '')
-FROM ranked r JOIN threads t ON t.id = r.thread_id
-WHERE r.n = 1 AND r.direction = 'inbound'
-ORDER BY r.date DESC
-"""
-
-
 def open_threads(db: Any, customer_id: int) -> list[OpenThread]:
-    """Threads whose last non-automatic message is from the customer, newest first."""
+    """Threads that wait on us (bot.threads), newest first."""
     return [
-        OpenThread(id=thread_id, subject=subject, last_inbound=date, mailboxes=sorted(json.loads(boxes or "[]")))
-        for thread_id, subject, date, boxes in db.execute(_OPEN_THREADS, [customer_id]).fetchall()
+        OpenThread(id=t.id, subject=t.subject, last_inbound=t.last_inbound, mailboxes=t.mailboxes)
+        for t in waiting_threads(db, customer_id)
     ]
 
 
