@@ -107,8 +107,9 @@ def init(path: str, force: bool) -> None:
 @click.option("--mailbox", metavar="ADDRESS", help="File every message under this mailbox instead of "
               "finding it from Delivered-To / X-Original-To / To / Cc.")
 @click.option("--folder", default="", metavar="NAME", help="Folder name to record (e.g. INBOX, Sent).")
-@click.option("--workers", type=click.IntRange(0, 64), default=0, metavar="N",
-              help="Parser processes (default 0: one per core for large imports).")
+@click.option("--workers", type=click.IntRange(0, 2), default=0, metavar="N",
+              help="1: parse and store in one process; 2: parse in a helper process meanwhile "
+                   "(default 0: 2 for large imports).")
 @pass_app
 def import_(app: AppContext, path: str, mailbox: str | None, folder: str, workers: int) -> None:
     """Import a folder of .eml files, an mbox file or a Maildir. Running it twice adds nothing."""

@@ -145,3 +145,15 @@ def test_demo_archive_has_the_guides_shape(demo_services: Services) -> None:
     assert db.execute("SELECT count(*) FROM messages WHERE subject GLOB '*[一-龥]*'").fetchone()[0] >= 10
     attachments = json.loads(db.execute("SELECT attachments FROM messages WHERE has_attachments = 1 LIMIT 1").fetchone()[0])
     assert attachments[0]["name"].endswith(".pdf")
+
+
+def test_parsing_in_a_helper_process_stores_the_same_archive(tmp_path: Path) -> None:
+    from bot.demo.generator import generate
+
+    mails = [(m.message_id, m.raw) for m in generate(NOW)]
+    serial, helped = fresh_services(tmp_path / "serial"), fresh_services(tmp_path / "helped")
+    one = import_messages(serial.archive, iter(mails), workers=1)
+    two = import_messages(helped.archive, iter(mails), workers=2)
+    assert (one.new, one.duplicates) == (two.new, two.duplicates) == (len(mails), 0)
+    query = "SELECT message_id, fingerprint, thread_id, customer_id, direction FROM messages ORDER BY id"
+    assert serial.db.execute(query).fetchall() == helped.db.execute(query).fetchall()

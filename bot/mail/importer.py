@@ -1,17 +1,19 @@
 """`mailroom import`: old mailboxes into the archive, idempotently, in committed batches."""
 
-import multiprocessing
-import multiprocessing.pool
-import os
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from bot.archive import Archive, Sighting
 from bot.mail.parse import ParsedMail, parse_mail
+from bot.mail.parse_helper import HelperError, ParseHelper
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 PARALLEL_FROM = 1000
-"""Below this many messages a worker pool costs more than it saves."""
+"""Below this many messages a parse helper process costs more than it saves."""
 
 
 @dataclass
@@ -40,55 +42,52 @@ def import_messages(
 ) -> ImportSummary:
     """Parse and store every message; a fixed `mailbox` overrides the one found in the headers.
 
-    With `workers` > 1, parsing (the expensive part) runs in a process pool while this process
-    writes to SQLite, the archive's single writer.
+    With `workers` > 1, a helper process (bot.mail.parse_helper, shared with IMAP sync) parses the
+    next batch while this process, the archive's single writer, stores the current one.
     """
     summary = ImportSummary()
-    pending: list[ParsedMail] = []
-
-    def flush() -> None:
+    batches = _batches((raw for _where, raw in messages), BATCH_SIZE)
+    parsed = _parsed_in_helper(batches) if workers > 1 else ([parse_mail(raw) for raw in b] for b in batches)
+    for batch in parsed:
         with archive.batch():
-            for mail in pending:
+            for mail in batch:
                 _store(archive, mail, mailbox, folder, summary)
         if progress:
-            progress(len(pending))
-        pending.clear()
-
-    raws = (raw for _where, raw in messages)
-    with _parser(workers) as parsed:
-        for mail in parsed(raws):
-            pending.append(mail)
-            if len(pending) >= BATCH_SIZE:
-                flush()
-    if pending:
-        flush()
+            progress(len(batch))
     return summary
 
 
 def default_workers(total: int | None) -> int:
-    if total is not None and total < PARALLEL_FROM:
-        return 1
-    return max(1, min(os.cpu_count() or 1, 8))
+    """Two processes (parse, store) for big imports; one for small ones."""
+    return 1 if total is not None and total < PARALLEL_FROM else 2
 
 
-class _parser:
-    """Context manager yielding a function raws → parsed mails, in order, serial or pooled."""
+def _batches(raws: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    iterator = iter(raws)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
-    def __init__(self, workers: int):
-        self.workers = workers
-        self.pool: multiprocessing.pool.Pool | None = None
 
-    def __enter__(self) -> Callable[[Iterable[bytes]], Iterator[ParsedMail]]:
-        if self.workers <= 1:
-            return lambda raws: map(parse_mail, raws)
-        self.pool = multiprocessing.get_context("forkserver").Pool(self.workers)
-        pool = self.pool
-        return lambda raws: pool.imap(parse_mail, raws, chunksize=32)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.terminate() if exc[0] else self.pool.close()
-            self.pool.join()
+def _parsed_in_helper(batches: Iterator[list[bytes]]) -> Iterator[list[ParsedMail]]:
+    """Parsed batches in order, the helper always one batch ahead; in-process if it cannot run."""
+    try:
+        helper = ParseHelper()
+    except HelperError as exc:
+        log.warning("%s; parsing in this process", exc)
+        yield from ([parse_mail(raw) for raw in batch] for batch in batches)
+        return
+    try:
+        pending = next(batches, None)
+        if pending is not None:
+            helper.submit(list(enumerate(pending)))
+        while pending is not None:
+            following = next(batches, None)
+            if following is not None:
+                helper.submit(list(enumerate(following)))
+            yield [mail for _index, mail in helper.result()]
+            pending = following
+    finally:
+        helper.close()
 
 
 def _store(archive: Archive, mail: ParsedMail, mailbox: str | None, folder: str, summary: ImportSummary) -> None:

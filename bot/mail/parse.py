@@ -84,10 +84,7 @@ class ParsedMail:
     content_type: str
     has_message_id: bool = True
     names: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self)
+    fingerprint: str = ""
 
     @property
     def subject_norm(self) -> str:
@@ -399,7 +396,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         body, attachments = "", []
 
     names = {address: name for name, address in senders + to + cc if name}
-    return ParsedMail(
+    mail = ParsedMail(
         message_id=message_id,
         date=date,
         date_offset=offset,
@@ -423,3 +420,5 @@ def parse_mail(raw: bytes) -> ParsedMail:
         has_message_id=has_id,
         names=names,
     )
+    mail.fingerprint = fingerprint(mail)
+    return mail
