@@ -89,7 +89,7 @@ def archive(folder: Path, raws: list[bytes], *, with_rules: bool) -> tuple[Servi
         engine = services.rules  # built (and its config validated) before the clock starts
         inner = engine.index_new
 
-        def timed(db: object, ids: list[int]) -> None:
+        def timed(db: object, ids: list[int], mails: object = None) -> None:
             started = time.perf_counter()
             inner(db, ids)  # type: ignore[arg-type]
             INDEXER_SECONDS[0] += time.perf_counter() - started

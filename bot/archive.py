@@ -5,7 +5,7 @@ callers group messages into batches (`with archive.batch():`) so a checkpoint ca
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +20,8 @@ from bot.mail.parse import ParsedMail
 
 THREAD_SUBJECT_WINDOW = timedelta(days=30)
 Outcome = Literal["new", "duplicate", "seen"]
-Indexer = Callable[[Database, list[int]], None]
+Indexer = Callable[[Database, list[int], Mapping[int, ParsedMail]], None]
+"""Called with each batch's new row ids and their parsed mail (for work done at parse time)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class Archive:
         self.clock = clock
         self.customers = CustomerBook(db, directory)
         self.indexers = list(indexers or [])
-        self._pending: list[int] = []
+        self._pending: dict[int, ParsedMail] = {}
 
     @contextmanager
     def batch(self) -> Iterator["Archive"]:
@@ -48,9 +49,9 @@ class Archive:
         with self.db.conn:
             yield self
             if self._pending:
-                new, self._pending = self._pending, []
+                new, self._pending = self._pending, {}
                 for indexer in self.indexers:
-                    indexer(self.db, new)
+                    indexer(self.db, list(new), new)
 
     def sightings_for(self, mail: ParsedMail) -> list[Sighting]:
         """Which configured mailboxes a message was delivered to, from its envelope and headers."""
@@ -98,7 +99,7 @@ class Archive:
         )
         message_pk = int(cursor.lastrowid or 0)
         self._add_sightings(message_pk, sightings)
-        self._pending.append(message_pk)
+        self._pending[message_pk] = mail
         return "new"
 
     def _add_sightings(self, message_pk: int, sightings: list[Sighting]) -> bool:

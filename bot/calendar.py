@@ -14,8 +14,11 @@ To count whole working days only, write `business_hours = ["00:00-24:00"]`.
 """
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import repeat
+from operator import add as plus
+from operator import sub as minus
 from zoneinfo import ZoneInfo
 
 from bot.config import SlaPolicy
@@ -25,6 +28,8 @@ CHUNK_DAYS = 400
 """Days of spans computed at a time; the range grows by chunks when an instant falls outside."""
 MAX_SEARCH_DAYS = 366 * 30
 """`add()` gives up after this many days without business time (a calendar with no working day)."""
+_NEVER = -(1 << 62)
+"""A sentinel instant before any span (`add_columns`)."""
 
 
 def parse_spans(spans: list[str]) -> list[tuple[int, int]]:
@@ -103,12 +108,11 @@ class BusinessCalendar:
             return start + seconds
         self._cover(start, start)
         target = self._cum_at(start) + seconds
-        searched = 0
         while not self._cum_end or target > self._cum_end[-1]:
-            if searched > MAX_SEARCH_DAYS:
-                return start + MAX_SEARCH_DAYS * 86400
+            assert self._last is not None
+            if (self._last - self._local_day(start)).days > MAX_SEARCH_DAYS:
+                return start + MAX_SEARCH_DAYS * 86400  # (counted from the start: the range never runs away)
             self._extend_forward()
-            searched += CHUNK_DAYS
         j = bisect_left(self._cum_end, target)
         return self._starts[j] + (target - self._cum[j])
 
@@ -138,10 +142,88 @@ class BusinessCalendar:
 
     def add_many(self, starts: list[int], seconds: list[int]) -> list[list[int]]:
         """For each start, the instants after each of `seconds`."""
+        return [list(row) for row in zip(*self.add_columns(starts, seconds), strict=True)] if starts else []
+
+    def add_columns(self, starts: Sequence[int], seconds: Sequence[int]) -> list[list[int]]:
+        """`add` for many starts at once: one list per entry of `seconds`, each parallel to `starts`.
+
+        Column-wise, with the binary searches and the arithmetic mapped in C over whole lists (the
+        same formulas as `adder`), so 100,000 starts take milliseconds rather than a Python call each.
+        """
         if not starts:
+            return [[] for _ in seconds]
+        if self.always:
+            return [list(map(plus, starts, repeat(s))) if s > 0 else list(starts) for s in seconds]
+        self.adder(min(starts), max(starts), max((0, *seconds)))  # prepares the range: every target inside
+        ends = [_NEVER, *self._ends]  # index 0: before the first span (business seconds 0 so far)
+        lag = [_NEVER, *(a - c for a, c in zip(self._starts, self._cum, strict=True))]  # non-business before
+        cum_end = self._cum_end
+        spans = list(map(bisect_right, repeat([_NEVER, *self._starts]), starts))
+        spans = list(map(minus, spans, repeat(1)))
+        so_far = list(map(minus, map(min, starts, map(ends.__getitem__, spans)), map(lag.__getitem__, spans)))
+        lag_of = lag[1:].__getitem__
+        columns = []
+        for s in seconds:
+            if s <= 0:
+                columns.append(list(starts))
+                continue
+            targets = list(map(plus, so_far, repeat(s)))
+            if not cum_end or max(targets) > cum_end[-1]:  # a calendar that runs out of business time: the general path
+                columns.append([self.add(t, s) for t in starts])
+                continue
+            columns.append(list(map(plus, targets, map(lag_of, map(bisect_left, repeat(cum_end), targets)))))
+        return columns
+
+    def pieces(self, lo: int, hi: int, seconds: Sequence[int]) -> list[tuple[int, ...]] | None:
+        """`add(t, s)` for lo <= t <= hi and each s of `seconds`, as a table of linear pieces, for SQL.
+
+        Rows (start, slope_1, offset_1, slope_2, offset_2, …) sorted by start: from a row's start up to
+        the next row's, add(t, seconds[k]) = slope_k * t + offset_k. Inside business hours the slope is
+        1 (the instant moves with t) until a target crosses the end of a span; outside them it is 0
+        (the clock waits for the next span). A few rows per working day, whatever the number of items,
+        so SQL computes each item's instants with one indexed lookup instead of a Python call.
+
+        None when no table fits: a calendar that runs out of business time (no working day left).
+        """
+        if hi < lo:
             return []
-        add = self.adder(min(starts), max(starts), max(seconds))
-        return [[add(s, d) for d in seconds] for s in starts]
+        if self.always:
+            return [(lo, *(v for s in seconds for v in (1, max(s, 0))))]
+        longest = max((0, *seconds))
+        add = self.adder(lo, hi, longest)
+        starts, ends, cum, cum_end = self._starts, self._ends, self._cum, self._cum_end
+        if not cum_end or self._cum_at(hi) + longest > cum_end[-1]:
+            return None
+        points = {lo}
+        for i in range(bisect_right(ends, lo), len(starts)):
+            if starts[i] > hi:
+                break
+            points.update((starts[i], ends[i]))
+            for s in seconds:
+                if s <= 0:
+                    continue
+                # the targets F(t) + s of this span pass the end of span j at t = cum_end[j] - s + lag(i):
+                # from the next second on, the instant lies in span j + 1
+                j = bisect_left(cum_end, cum[i] + s)
+                while j < len(cum_end):
+                    t = cum_end[j] + 1 - s - cum[i] + starts[i]
+                    if t >= ends[i]:
+                        break
+                    points.add(t)
+                    j += 1
+        rows = []
+        for p in sorted(x for x in points if lo <= x <= hi):
+            i = bisect_right(starts, p) - 1
+            inside = i >= 0 and p < ends[i]
+            row = [p]
+            for s in seconds:
+                if s <= 0:
+                    row += (1, 0)
+                else:
+                    at = add(p, s)
+                    row += (1, at - p) if inside else (0, at)
+            rows.append(tuple(row))
+        return rows
 
     # ── datetime conveniences ──────────────────────────────────────────────────────────────
 

@@ -32,8 +32,9 @@ from bot.mail.imap_connect import (
     list_folders,
     resolve_folders,
 )
-from bot.mail.parse import ParsedMail, parse_mail
+from bot.mail.parse import ParsedMail
 from bot.mail.parse_helper import HelperError, ParseHelper
+from bot.mail.prepare import parse_for_archive
 
 BATCH_SIZE = 200
 """Messages per UID FETCH and per transaction: bounds memory, and what a crash can make us fetch again."""
@@ -144,7 +145,7 @@ def write_checkpoint(archive: Archive, address: str, folder: str, uidvalidity: i
 
 
 def parse_batch(raws: list[tuple[int, bytes]]) -> list[tuple[int, ParsedMail]]:
-    return [(uid, parse_mail(raw)) for uid, raw in raws]
+    return [(uid, parse_for_archive(raw)) for uid, raw in raws]
 
 
 def chunks(items: list[int], size: int) -> Iterator[list[int]]:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from bot.archive import Archive, Sighting
-from bot.mail.parse import ParsedMail, parse_mail
+from bot.mail.parse import ParsedMail
 from bot.mail.parse_helper import HelperError, ParseHelper
+from bot.mail.prepare import parse_for_archive
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def import_messages(
     """
     summary = ImportSummary()
     batches = _batches((raw for _where, raw in messages), BATCH_SIZE)
-    parsed = _parsed_in_helper(batches) if workers > 1 else ([parse_mail(raw) for raw in b] for b in batches)
+    parsed = _parsed_in_helper(batches) if workers > 1 else ([parse_for_archive(raw) for raw in b] for b in batches)
     for batch in parsed:
         with archive.batch():
             for mail in batch:
@@ -74,7 +75,7 @@ def _parsed_in_helper(batches: Iterator[list[bytes]]) -> Iterator[list[ParsedMai
         helper = ParseHelper()
     except HelperError as exc:
         log.warning("%s; parsing in this process", exc)
-        yield from ([parse_mail(raw) for raw in batch] for batch in batches)
+        yield from ([parse_for_archive(raw) for raw in batch] for batch in batches)
         return
     try:
         pending = next(batches, None)

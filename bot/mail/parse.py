@@ -85,6 +85,8 @@ class ParsedMail:
     has_message_id: bool = True
     names: dict[str, str] = field(default_factory=dict)
     fingerprint: str = ""
+    index_text: tuple[str, str, frozenset[str]] | None = None  # bot.search.text.PreparedText
+    """Subject and body as the search index receives them, prepared where the mail was parsed."""
 
     @property
     def subject_norm(self) -> str:

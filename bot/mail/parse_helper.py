@@ -22,7 +22,8 @@ import sys
 import threading
 from typing import BinaryIO
 
-from bot.mail.parse import ParsedMail, parse_mail
+from bot.mail.parse import ParsedMail
+from bot.mail.prepare import parse_for_archive
 
 _LENGTH = struct.Struct("!Q")
 Raws = list[tuple[int, bytes]]
@@ -112,7 +113,7 @@ def main() -> None:
         except EOFError:
             return
         try:
-            _write_frame(sink, [(uid, parse_mail(raw)) for uid, raw in raws])  # type: ignore[union-attr]
+            _write_frame(sink, [(uid, parse_for_archive(raw)) for uid, raw in raws])  # type: ignore[union-attr]
         except BrokenPipeError:
             return
 

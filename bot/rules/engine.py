@@ -10,6 +10,7 @@
 """
 
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from bot.mail.parse import ParsedMail
 from bot.rules.categories import CategoryService
 from bot.rules.settings import Rules, load_rules
 
@@ -77,7 +79,7 @@ class RulesEngine:
         """Mailboxes each thread was seen in, remembered during one scan."""
 
     # -- the Archive hook ----------------------------------------------------------------------
-    def index_new(self, db: Database, message_ids: list[int]) -> None:
+    def index_new(self, db: Database, message_ids: list[int], mails: Mapping[int, ParsedMail] | None = None) -> None:
         self.categories.index_new(db, message_ids)
 
     # -- parts, built when first used ----------------------------------------------------------

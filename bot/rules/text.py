@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from bot.mail.parse import normalize_subject
 
-BODY_CHARS = 4000
+BODY_CHARS = 1500
 """Characters of the sender's own text read for keywords (signatures and quoted history add noise)."""
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

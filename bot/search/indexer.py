@@ -8,12 +8,13 @@ without an index — so the index never lags the archive and a crash rolls both 
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlite_utils import Database
 
 from bot.directory import Directory
-from bot.search.text import index_text, vocabulary_words
+from bot.mail.parse import ParsedMail
+from bot.search.text import PreparedText, index_text, vocabulary_words
 
 BODY_LIMIT = 100_000
 """Characters of body text indexed per message (quoted history beyond this adds little but size)."""
@@ -38,10 +39,12 @@ class SearchIndex:
         self.directory = directory
 
     # -- the Archive hook -------------------------------------------------------------------
-    def index_new(self, db: Database, message_ids: list[int]) -> None:
-        """Archive indexer: called with each batch's new ids, inside the batch's transaction."""
+    def index_new(self, db: Database, message_ids: list[int], mails: Mapping[int, ParsedMail] | None = None) -> None:
+        """Archive indexer: called with each batch's new ids, inside the batch's transaction. Text the
+        parser already prepared (`ParsedMail.index_text`) is used as is."""
         if message_ids:
-            self.catch_up()
+            prepared = {pk: mail.index_text for pk, mail in (mails or {}).items() if mail.index_text is not None}
+            self.catch_up(prepared=prepared)
 
     # -- state -------------------------------------------------------------------------------
     def watermark(self) -> int:
@@ -52,7 +55,8 @@ class SearchIndex:
         """How many archived messages are not yet in the index."""
         return int(self.db.execute("SELECT count(*) FROM messages WHERE id > ?", [self.watermark()]).fetchone()[0])
 
-    def catch_up(self, *, progress: Progress | None = None, max_rows: int | None = None) -> int:
+    def catch_up(self, *, progress: Progress | None = None, max_rows: int | None = None,
+                 prepared: Mapping[int, PreparedText] | None = None) -> int:
         """Index the messages above the watermark (at most `max_rows`); returns how many were indexed."""
         done = 0
         terms: Counter[str] = Counter()
@@ -63,7 +67,7 @@ class SearchIndex:
             rows: list[MessageRow] = self.db.execute(_ROW_SQL, [after, size]).fetchall()
             if not rows:
                 break
-            self._insert(rows, terms, customers)
+            self._insert(rows, terms, customers, prepared or {})
             after = rows[-1][0]
             done += len(rows)
             if len(terms) > TERMS_FLUSH:
@@ -94,13 +98,15 @@ class SearchIndex:
         self.db.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
 
     # -- documents ---------------------------------------------------------------------------
-    def _insert(self, rows: Sequence[MessageRow], terms: Counter[str], customers: dict[int, str]) -> None:
+    def _insert(self, rows: Sequence[MessageRow], terms: Counter[str], customers: dict[int, str],
+                prepared: Mapping[int, PreparedText]) -> None:
         docs = []
         for row in rows:
-            doc = self.document(row, customers)
+            ready = prepared.get(row[0])
+            doc = self.document(row, customers, ready)
             docs.append(doc)
-            words: set[str] = set()
-            for field in doc[1:]:
+            words: set[str] = set(ready[2]) if ready else set()
+            for field in doc[3:] if ready else doc[1:]:
                 if field:
                     words |= vocabulary_words(field)
             terms.update(words)
@@ -121,15 +127,18 @@ class SearchIndex:
             [(day, low, high) for day, (low, high) in days.items()],
         )
 
-    def document(self, row: MessageRow, customers: dict[int, str]) -> tuple[int, str, str, str, str, str, str]:
-        """One message as the six indexed fields (already folded and bigrammed)."""
+    def document(self, row: MessageRow, customers: dict[int, str], ready: PreparedText | None = None
+                 ) -> tuple[int, str, str, str, str, str, str]:
+        """One message as the six indexed fields (already folded and bigrammed); `ready` is the subject
+        and body prepared at parse time."""
         pk, subject, body, from_name, from_addr, to_json, cc_json, customer_id, attachments_json, _date = row
         sender = f"{from_name} {from_addr} {self._person_name(from_addr)}"
         recipients = " ".join(f"{a} {self._person_name(a)}" for a in _json_list(to_json) + _json_list(cc_json))
         files = " ".join(str(a.get("name") or "") for a in _json_list(attachments_json) if isinstance(a, dict))
         customer = self._customer_text(customer_id, customers) if customer_id is not None else ""
+        subject_text, body_text = (ready[0], ready[1]) if ready else (index_text(subject), index_text(body[:BODY_LIMIT]))
         return (
-            pk, index_text(subject), index_text(body[:BODY_LIMIT]), index_text(sender), index_text(recipients),
+            pk, subject_text, body_text, index_text(sender), index_text(recipients),
             index_text(customer), index_text(files),
         )
 

@@ -40,7 +40,7 @@ def _bigram_run(match: re.Match[str]) -> str:
     run = match.group()
     if len(run) == 1:
         return f" {run} "
-    pairs = " ".join(run[i : i + 2] for i in range(len(run) - 1))
+    pairs = " ".join(map(str.__add__, run, run[1:]))
     return f" {pairs} {run[-1]} "
 
 
@@ -77,11 +77,22 @@ def vocabulary_words(prepared: str) -> set[str]:
     return set(_VOCAB_WORD.findall(prepared.lower()))
 
 
+PreparedText = tuple[str, str, frozenset[str]]
+"""A message's subject and body as FTS5 receives them, and their vocabulary words."""
+
+
+def prepare_text(subject: str, body: str, body_limit: int) -> PreparedText:
+    """The CPU-heavy part of indexing one message — its subject and body as FTS5 receives them and
+    their vocabulary words — as a pure function, so it can run in the parse helper process."""
+    subject_text, body_text = index_text(subject), index_text(body[:body_limit])
+    return subject_text, body_text, frozenset(vocabulary_words(subject_text) | vocabulary_words(body_text))
+
+
 def cjk_query_tokens(run: str) -> list[str]:
     """The bigrams a CJK query run must match, in order (one character stays one token)."""
     if len(run) == 1:
         return [run]
-    return [run[i : i + 2] for i in range(len(run) - 1)]
+    return list(map(str.__add__, run, run[1:]))
 
 
 def has_cjk(text: str) -> bool:
