@@ -20,7 +20,7 @@ business calendar. A state at any `now` is then a comparison of integers, done i
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +28,6 @@ from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
-from bot.calendar import BusinessCalendar
 from bot.clock import iso
 from bot.config import Config
 from bot.sla_items import Item, attach_owners, get_item, open_items, select_items
@@ -134,14 +133,20 @@ def evaluate(db: Database, policies: Policies, now: datetime, *, full: bool = Fa
             db.execute("CREATE TEMP TABLE IF NOT EXISTS sla_scope (thread_id INTEGER PRIMARY KEY)")
             db.execute("DELETE FROM temp.sla_scope")
             result.threads = db.execute("INSERT INTO temp.sla_scope SELECT thread_id FROM sla_dirty").rowcount
+        fresh = False  # every open item is opened by this evaluation, its state set at `now` already
         if full or result.threads:
-            _judge_acknowledgements(db, scoped=not full)
-            _collect(db, policies, scoped=not full)
             scope = " AND i.thread_id IN (SELECT thread_id FROM temp.sla_scope)" if not full else ""
             any_open = db.execute(f"SELECT 1 FROM sla_items i WHERE i.closed_at IS NULL{scope} LIMIT 1").fetchone()
+            reopenable = db.execute(
+                f"SELECT 1 FROM sla_items i WHERE i.close_reason IN ('superseded', 'dropped'){scope} LIMIT 1"
+            ).fetchone()
+            _judge_acknowledgements(db, scoped=not full)
+            _collect(db, policies, scoped=not full, keyed=bool(any_open or reopenable))
             if any_open:
                 result.closed = _close_stopped(db, policies, now_s, scope=scope)
-            result.opened = _reopen(db) + _open_new(db, policies, now_s, known=any_open is not None)
+            reopened = _reopen(db) if reopenable else 0
+            result.opened = reopened + _open_new(db, policies, now_s, known=any_open is not None)
+            fresh = full and any_open is None and reopened == 0
             db.execute("DROP TABLE temp.sla_found")
         else:
             result.scope = "idle"
@@ -149,16 +154,22 @@ def evaluate(db: Database, policies: Policies, now: datetime, *, full: bool = Fa
         if changed:
             result.recomputed = _recompute_instants(db, policies)
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [CONFIG_KEY, policies.fingerprint])
-        result.state_changes = update_states(db, now_s)
+        if not fresh:
+            result.state_changes = update_states(db, now_s)
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [EVALUATED_KEY, str(now_s)])
     return result
 
 
-def _collect(db: Database, policies: Policies, *, scoped: bool) -> None:
-    """temp.sla_found: every running clock in scope, as `find_waiting` would return it."""
+def _collect(db: Database, policies: Policies, *, scoped: bool, keyed: bool) -> None:
+    """temp.sla_found: every running clock in scope, as `find_waiting` would return it.
+
+    `keyed`: clustered by (message, mailbox, kind), for the lookups of items to close or reopen.
+    Without any (a first run), a plain table: appending is cheaper, and it is read once, in order.
+    """
     db.execute("DROP TABLE IF EXISTS temp.sla_found")
-    db.execute("CREATE TEMP TABLE sla_found (message INTEGER, thread_id INTEGER, mailbox TEXT, kind TEXT, "
-               "started INTEGER, PRIMARY KEY (message, mailbox, kind)) WITHOUT ROWID")
+    key = ", PRIMARY KEY (message, mailbox, kind)) WITHOUT ROWID" if keyed else ")"
+    db.execute(f"CREATE TEMP TABLE sla_found (message INTEGER, thread_id INTEGER, mailbox TEXT, kind TEXT, "
+               f"started INTEGER{key}")
     memo = _judge_solutions(db, policies, scoped=scoped)
     for sql, params in _waiting_queries(policies, scoped=scoped, resolved=_any_resolved(db), memo=memo):
         db.execute(f"INSERT INTO temp.sla_found {sql}", params)
@@ -200,66 +211,90 @@ def _open_new(db: Database, policies: Policies, now_s: int, *, known: bool) -> i
     `known`: some clocks in scope already have items, so those are skipped before any computing
     (on a first run nothing is known, and the unique key alone keeps inserts exactly-once).
 
-    Calendar time is `started + seconds` in SQL; business time goes through `mailroom_business_add_N`,
-    calendar N's prepared binary searches, called from the same INSERT … SELECT.
+    Calendar time is `started + seconds`. A business calendar and its durations are a group with a
+    table of linear pieces (`BusinessCalendar.pieces`, over the start times found): an instant is
+    `slope * started + offset` of the piece the start falls in — an indexed lookup, not a Python call.
     """
-    calendars: dict[int, int] = {}  # id(calendar) → its number in SQL (1, 2, …)
-    clocks = []
-    for kind in KINDS:
-        for mailbox, clock in policies.mailboxes(kind).items():
-            cal = None
-            if not clock.calendar.always:
-                if id(clock.calendar) not in calendars:
-                    calendars[id(clock.calendar)] = cal = len(calendars) + 1
-                    db.conn.create_function(f"mailroom_business_add_{cal}", 2, _adder(db, policies, clock.calendar),
-                                            deterministic=True)
-                cal = calendars[id(clock.calendar)]
-            clocks.append((mailbox, kind, clock.policy, clock.fingerprint, clock.warn, clock.seconds, clock.escalate,
-                           cal))
-    db.execute("DROP TABLE IF EXISTS temp.sla_clock")
-    db.execute("CREATE TEMP TABLE sla_clock (mailbox TEXT, kind TEXT, policy TEXT, fingerprint TEXT, warn INTEGER, "
-               "seconds INTEGER, escalate INTEGER, cal INTEGER, PRIMARY KEY (mailbox, kind))")
-    db.conn.executemany("INSERT INTO temp.sla_clock VALUES (?, ?, ?, ?, ?, ?, ?, ?)", clocks)
-
-    def add(seconds: str) -> str:
-        if not calendars:
-            return f"f.started + {seconds}"
-        business = " ".join(f"WHEN {n} THEN mailroom_business_add_{n}(f.started, {seconds})"
-                            for n in calendars.values())
-        return f"CASE k.cal {business} ELSE f.started + {seconds} END"
-
-    skip_known = ("WHERE NOT EXISTS (SELECT 1 FROM sla_items i "
+    _clock_tables(db, policies)
+    skip_known = ("AND NOT EXISTS (SELECT 1 FROM sla_items i "
                   "WHERE i.message = f.message AND i.mailbox = f.mailbox AND i.kind = f.kind)") if known else ""
+    columns = "f.message, f.thread_id, f.mailbox, f.kind, k.policy, f.started, {w}, {d}, {e}, k.fingerprint"
+    state = ("CASE WHEN :now >= {e} THEN 'escalated' WHEN :now >= {d} THEN 'breached' "
+             "WHEN :now >= {w} THEN 'warning' ELSE 'ok' END, :now")
+    calendar_time = {"w": "f.started + k.warn", "d": "f.started + k.seconds", "e": "f.started + k.escalate"}
+    business = {level: f"COALESCE(p.{level}s * f.started + p.{level}, mailroom_sla_add(k.grp, f.started, {n}))"
+                for n, level in enumerate("wde")}
     cursor = db.execute(
         f"""
         INSERT OR IGNORE INTO sla_items (message, thread_id, mailbox, kind, policy, started, warn_at, due_at,
                                          escalate_at, fingerprint, state, created_at)
-        WITH l AS MATERIALIZED (
-            SELECT f.message, f.thread_id, f.mailbox, f.kind, f.started, k.policy, k.fingerprint,
-                   {add("k.warn")} AS w, {add("k.seconds")} AS d, {add("k.escalate")} AS e
-            FROM temp.sla_found f JOIN temp.sla_clock k ON k.mailbox = f.mailbox AND k.kind = f.kind
-            {skip_known}
-        )
-        SELECT message, thread_id, mailbox, kind, policy, started, w, d, e, fingerprint,
-               CASE WHEN :now >= e THEN 'escalated' WHEN :now >= d THEN 'breached'
-                    WHEN :now >= w THEN 'warning' ELSE 'ok' END, :now
-        FROM l""",
+        SELECT {columns.format(**calendar_time)}, {state.format(**calendar_time)}
+        FROM temp.sla_found f JOIN temp.sla_clock k ON k.mailbox = f.mailbox AND k.kind = f.kind
+        WHERE k.grp IS NULL {skip_known}
+        UNION ALL
+        SELECT {columns.format(**business)}, {state.format(**business)}
+        FROM temp.sla_found f JOIN temp.sla_clock k ON k.mailbox = f.mailbox AND k.kind = f.kind
+        LEFT JOIN temp.sla_piece p ON p.grp = k.grp AND p.lo = (
+            SELECT max(x.lo) FROM temp.sla_piece x WHERE x.grp = k.grp AND x.lo <= f.started)
+        WHERE k.grp IS NOT NULL {skip_known}""",
         {"now": now_s},
     )
     db.execute("DROP TABLE temp.sla_clock")
+    db.execute("DROP TABLE temp.sla_piece")
     return max(cursor.rowcount, 0)
 
 
-def _adder(db: Database, policies: Policies, calendar: BusinessCalendar) -> Callable[[int, int], int]:
-    """The calendar's fast add, prepared for the start times found on it."""
-    boxes = sorted({m for kind in KINDS for m, c in policies.mailboxes(kind).items() if c.calendar is calendar})
-    marks = ", ".join("?" for _ in boxes)
-    lo, hi = db.execute(f"SELECT min(started), max(started) FROM temp.sla_found WHERE mailbox IN ({marks})",
-                        boxes).fetchone()
-    if lo is None:
-        return calendar.add
-    longest = max(c.escalate for c in policies.clocks.values() if c.calendar is calendar)
-    return calendar.adder(lo, hi, longest)
+def _clock_tables(db: Database, policies: Policies) -> None:
+    """temp.sla_clock: what each mailbox and kind runs on (calendar time: its durations; business time:
+    its group), and temp.sla_piece: each group's pieces over the start times in temp.sla_found.
+
+    A calendar that cannot be tabulated gets no pieces: its instants come from `mailroom_sla_add`."""
+    groups: dict[tuple[int, int, int, int], PolicyClock] = {}  # (calendar, durations) → a clock on it
+    clocks = []
+    for kind, mailbox, clock in _clocks_of(policies):
+        group = None
+        if not clock.calendar.always:
+            key = (id(clock.calendar), clock.warn, clock.seconds, clock.escalate)
+            groups.setdefault(key, clock)
+            group = list(groups).index(key) + 1
+        clocks.append((mailbox, kind, clock.policy, clock.fingerprint, *_durations(clock), group))
+    db.execute("DROP TABLE IF EXISTS temp.sla_clock")
+    db.execute("CREATE TEMP TABLE sla_clock (mailbox TEXT, kind TEXT, policy TEXT, fingerprint TEXT, warn INTEGER, "
+               "seconds INTEGER, escalate INTEGER, grp INTEGER, PRIMARY KEY (mailbox, kind)) WITHOUT ROWID")
+    db.conn.executemany("INSERT INTO temp.sla_clock VALUES (?, ?, ?, ?, ?, ?, ?, ?)", clocks)
+    db.execute("DROP TABLE IF EXISTS temp.sla_piece")
+    db.execute("CREATE TEMP TABLE sla_piece (grp INTEGER, lo INTEGER, ws INTEGER, w INTEGER, ds INTEGER, d INTEGER, "
+               "es INTEGER, e INTEGER, PRIMARY KEY (grp, lo)) WITHOUT ROWID")
+    ranges: dict[int, tuple[int | None, int | None]] = {}  # id(calendar) → (first, last) start found on it
+    numbered = list(groups.values())
+    for number, clock in enumerate(numbered, start=1):
+        calendar = clock.calendar
+        if id(calendar) not in ranges:
+            boxes = sorted({m for _, m, c in _clocks_of(policies) if c.calendar is calendar})
+            marks = ", ".join("?" for _ in boxes)
+            ranges[id(calendar)] = db.execute(
+                f"SELECT min(started), max(started) FROM temp.sla_found WHERE mailbox IN ({marks})", boxes
+            ).fetchone()
+        lo, hi = ranges[id(calendar)]
+        pieces = calendar.pieces(lo, hi, (clock.warn, clock.seconds, clock.escalate)) if lo is not None else None
+        if pieces:
+            db.conn.executemany("INSERT INTO temp.sla_piece VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                [(number, *piece) for piece in pieces])
+
+    def add(group: int, started: int, level: int) -> int:
+        clock = numbered[group - 1]
+        return clock.calendar.add(started, (clock.warn, clock.seconds, clock.escalate)[level])
+
+    db.conn.create_function("mailroom_sla_add", 3, add, deterministic=True)
+
+
+def _durations(clock: PolicyClock) -> tuple[int, int, int]:
+    """The seconds after the start of each level, as `BusinessCalendar.add` counts them (none below 0)."""
+    return max(clock.warn, 0), max(clock.seconds, 0), max(clock.escalate, 0)
+
+
+def _clocks_of(policies: Policies) -> list[tuple[str, str, PolicyClock]]:
+    return [(kind, mailbox, clock) for kind in KINDS for mailbox, clock in policies.mailboxes(kind).items()]
 
 
 def _stop(

@@ -4,7 +4,7 @@
   human reply followed (kept by triggers, bot/sla_schema.py). Where that message is, or may be, a bare
   acknowledgement, or a clock was resolved by hand, the pair is worked out again from `sla_mail`.
 - initial_solution: `sla_first`, the first customer message per thread and mailbox, unless a later
-  human reply proposes a solution (keywords; remembered per reply in `sla_mail.solution`).
+  human reply proposes a solution (keywords; remembered per reply in `sla_solutions`).
 
 The text rules run in Python inside SQLite (bot/sla_rules.py `register_functions`). `find_waiting`
 only reads; `_judge_acknowledgements` and `_judge_solutions` remember text verdicts for evaluation.
@@ -56,7 +56,7 @@ def _waiting_queries(
     followed. Where that message is (or may be) a bare acknowledgement, or a clock was resolved by
     hand (`resolved`), the thread and mailbox are worked out again from `sla_mail` row by row.
     Initial solution: `sla_first`, unless a later human reply proposes a solution (with `memo`, as
-    remembered in `sla_mail.solution` where judged already).
+    remembered in `sla_solutions` where judged already).
     """
     queries: list[tuple[str, list[Any]]] = []
     first = list(policies.mailboxes("first_response"))
@@ -93,40 +93,59 @@ def _waiting_queries(
             WHERE f.mailbox IN ({marks}) AND NOT EXISTS (
                 SELECT 1 FROM sla_mail r
                 WHERE r.thread_id = f.thread_id AND r.mailbox = '' AND r.at >= f.at
-                  AND CASE WHEN r.solution IS NOT NULL AND ? THEN r.solution ELSE
-                      (SELECT mailroom_has_solution(m.subject, m.body, ?) FROM messages m WHERE m.id = r.message) END)""",
+                  AND COALESCE(CASE WHEN ? THEN (SELECT v.solution FROM sla_solutions v WHERE v.message = r.message) END,
+                      (SELECT mailroom_has_solution(m.subject, m.body, ?) FROM messages m WHERE m.id = r.message)))""",
                         [*mailboxes, int(memo), json.dumps(clock.keywords)]))
     return queries
 
 
+def _keywords_fingerprint(policies: Policies) -> str | None:
+    """The one keyword list of every initial-solution policy, as a fingerprint (None: several lists, or none)."""
+    lists = {clock.keywords for clock in policies.clocks.values() if clock.kind == "initial_solution"}
+    if len(lists) != 1:
+        return None
+    return hashlib.sha256(json.dumps(sorted(next(iter(lists)))).encode()).hexdigest()[:16]
+
+
+def _memo_valid(db: Database, policies: Policies) -> bool:
+    """Whether `sla_solutions` holds verdicts on the policies' keywords (reads only)."""
+    fingerprint = _keywords_fingerprint(policies)
+    stored = db.execute("SELECT value FROM meta WHERE key = ?", [SOLUTION_KEY]).fetchone()
+    return fingerprint is not None and stored is not None and stored[0] == fingerprint
+
+
 def _solution_memo(db: Database, policies: Policies) -> bool:
-    """Whether `sla_mail.solution` holds valid verdicts: only while every policy uses one keyword list.
+    """Whether `sla_solutions` can hold valid verdicts: only while every policy uses one keyword list.
 
     When that list changes, the remembered verdicts are forgotten and judged again.
     """
-    lists = {clock.keywords for clock in policies.clocks.values() if clock.kind == "initial_solution"}
-    if len(lists) != 1:
+    fingerprint = _keywords_fingerprint(policies)
+    if fingerprint is None:
         return False
-    fingerprint = hashlib.sha256(json.dumps(sorted(next(iter(lists)))).encode()).hexdigest()[:16]
     stored = db.execute("SELECT value FROM meta WHERE key = ?", [SOLUTION_KEY]).fetchone()
     if stored is None or stored[0] != fingerprint:
-        db.execute("UPDATE sla_mail SET solution = NULL WHERE mailbox = '' AND solution IS NOT NULL")
+        db.execute("DELETE FROM sla_solutions")
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [SOLUTION_KEY, fingerprint])
     return True
 
 
 def _judge_solutions(db: Database, policies: Policies, *, scoped: bool) -> bool:
-    """Decide once, and remember, whether each new human reply in an after-sales thread proposes a solution."""
+    """Decide once, and remember, whether each new human reply in an after-sales thread proposes a solution.
+
+    Only replies that can stop a clock are judged: at or after the thread's first customer message in
+    an after-sales mailbox (one judged later, if an older message arrives, is judged inline until then).
+    """
     if not policies.mailboxes("initial_solution") or not _solution_memo(db, policies):
         return False
     keywords = json.dumps(next(c.keywords for c in policies.clocks.values() if c.kind == "initial_solution"))
-    scope = " AND r.thread_id IN (SELECT thread_id FROM temp.sla_scope)" if scoped else ""
     boxes = list(policies.mailboxes("initial_solution"))
     marks = ", ".join("?" for _ in boxes)
     db.execute(
-        "UPDATE sla_mail AS r SET solution = (SELECT mailroom_has_solution(m.subject, m.body, ?) FROM messages m"
-        f" WHERE m.id = r.message) WHERE r.mailbox = '' AND r.solution IS NULL{scope}"
-        f" AND EXISTS (SELECT 1 FROM sla_first f WHERE f.thread_id = r.thread_id AND f.mailbox IN ({marks}))",
+        f"""INSERT OR IGNORE INTO sla_solutions (message, solution)
+            SELECT r.message, (SELECT mailroom_has_solution(m.subject, m.body, ?) FROM messages m WHERE m.id = r.message)
+            FROM {_summary("sla_first", "f", scoped)}
+            CROSS JOIN sla_mail r ON r.thread_id = f.thread_id AND r.mailbox = '' AND r.at >= f.at
+            WHERE f.mailbox IN ({marks}) AND NOT EXISTS (SELECT 1 FROM sla_solutions v WHERE v.message = r.message)""",
         [keywords, *boxes],
     )
     return True
@@ -146,7 +165,8 @@ def find_waiting(db: Database, policies: Policies, *, scoped: bool = False) -> l
     """
     register_functions(db.conn)
     found: list[Waiting] = []
-    for sql, params in _waiting_queries(policies, scoped=scoped, resolved=_any_resolved(db)):
+    memo = _memo_valid(db, policies)
+    for sql, params in _waiting_queries(policies, scoped=scoped, resolved=_any_resolved(db), memo=memo):
         found.extend(map(Waiting._make, db.execute(sql, params)))
     return found
 
