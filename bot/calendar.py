@@ -65,6 +65,7 @@ class BusinessCalendar:
         self._ends: list[int] = []
         self._cum: list[int] = []  # business seconds before interval i (relative to the range start)
         self._cum_end: list[int] = []  # business seconds up to the end of interval i
+        self._pieces: dict[tuple[int, int, tuple[int, ...]], list[tuple[int, ...]] | None] = {}
 
     # ── day rules ───────────────────────────────────────────────────────────────────────────
 
@@ -184,7 +185,16 @@ class BusinessCalendar:
         so SQL computes each item's instants with one indexed lookup instead of a Python call.
 
         None when no table fits: a calendar that runs out of business time (no working day left).
+        Remembered: evaluations of one day ask for the same window.
         """
+        key = (lo, hi, tuple(seconds))
+        if key not in self._pieces:
+            if len(self._pieces) >= 8:
+                self._pieces.clear()
+            self._pieces[key] = self._tabulate(lo, hi, key[2])
+        return self._pieces[key]
+
+    def _tabulate(self, lo: int, hi: int, seconds: tuple[int, ...]) -> list[tuple[int, ...]] | None:
         if hi < lo:
             return []
         if self.always:

@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 CONFIG_KEY = "sla.config"
 EVALUATED_KEY = "sla.evaluated_at"
+PIECE_WINDOW_DAYS = 120
+"""How far back business-calendar instants are tabulated for SQL (older clocks take a Python call)."""
 
 
 class RunningClock(NamedTuple):
@@ -141,13 +143,21 @@ def evaluate(db: Database, policies: Policies, now: datetime, *, full: bool = Fa
                 f"SELECT 1 FROM sla_items i WHERE i.close_reason IN ('superseded', 'dropped'){scope} LIMIT 1"
             ).fetchone()
             _judge_acknowledgements(db, scoped=not full)
-            _collect(db, policies, scoped=not full, keyed=bool(any_open or reopenable))
-            if any_open:
-                result.closed = _close_stopped(db, policies, now_s, scope=scope)
-            reopened = _reopen(db) if reopenable else 0
-            result.opened = reopened + _open_new(db, policies, now_s, known=any_open is not None)
-            fresh = full and any_open is None and reopened == 0
-            db.execute("DROP TABLE temp.sla_found")
+            memo = _judge_solutions(db, policies, scoped=not full)
+            queries = _waiting_queries(policies, scoped=not full, resolved=_any_resolved(db), memo=memo)
+            _clock_tables(db, policies, now_s)
+            if any_open or reopenable:
+                _collect(db, queries)
+                if any_open:
+                    result.closed = _close_stopped(db, policies, now_s, scope=scope)
+                reopened = _reopen(db) if reopenable else 0
+                result.opened = reopened + _open_new(db, "temp.sla_found", [], now_s, known=any_open is not None)
+                db.execute("DROP TABLE temp.sla_found")
+            else:  # nothing to close or reopen (a first run): the clocks go straight into sla_items
+                result.opened = sum(_open_new(db, f"({sql})", params, now_s, known=False) for sql, params in queries)
+                fresh = full
+            db.execute("DROP TABLE temp.sla_clock")
+            db.execute("DROP TABLE temp.sla_piece")
         else:
             result.scope = "idle"
         db.execute("DELETE FROM sla_dirty")
@@ -160,18 +170,13 @@ def evaluate(db: Database, policies: Policies, now: datetime, *, full: bool = Fa
     return result
 
 
-def _collect(db: Database, policies: Policies, *, scoped: bool, keyed: bool) -> None:
-    """temp.sla_found: every running clock in scope, as `find_waiting` would return it.
-
-    `keyed`: clustered by (message, mailbox, kind), for the lookups of items to close or reopen.
-    Without any (a first run), a plain table: appending is cheaper, and it is read once, in order.
-    """
+def _collect(db: Database, queries: list[tuple[str, list[Any]]]) -> None:
+    """temp.sla_found: every running clock in scope, as `find_waiting` would return it, clustered by
+    (message, mailbox, kind) for the lookups of items to close or reopen."""
     db.execute("DROP TABLE IF EXISTS temp.sla_found")
-    key = ", PRIMARY KEY (message, mailbox, kind)) WITHOUT ROWID" if keyed else ")"
-    db.execute(f"CREATE TEMP TABLE sla_found (message INTEGER, thread_id INTEGER, mailbox TEXT, kind TEXT, "
-               f"started INTEGER{key}")
-    memo = _judge_solutions(db, policies, scoped=scoped)
-    for sql, params in _waiting_queries(policies, scoped=scoped, resolved=_any_resolved(db), memo=memo):
+    db.execute("CREATE TEMP TABLE sla_found (message INTEGER, thread_id INTEGER, mailbox TEXT, kind TEXT, "
+               "started INTEGER, PRIMARY KEY (message, mailbox, kind)) WITHOUT ROWID")
+    for sql, params in queries:
         db.execute(f"INSERT INTO temp.sla_found {sql}", params)
 
 
@@ -205,50 +210,45 @@ def _reopen(db: Database) -> int:
     ).rowcount)
 
 
-def _open_new(db: Database, policies: Policies, now_s: int, *, known: bool) -> int:
-    """Insert the new clocks of temp.sla_found, each level's instant computed once.
+def _open_new(db: Database, source: str, params: list[Any], now_s: int, *, known: bool) -> int:
+    """Insert the new clocks of `source` (temp.sla_found, or a waiting query), each level's instant
+    computed once, on the clocks of `_clock_tables`.
 
     `known`: some clocks in scope already have items, so those are skipped before any computing
     (on a first run nothing is known, and the unique key alone keeps inserts exactly-once).
 
-    Calendar time is `started + seconds`. A business calendar and its durations are a group with a
-    table of linear pieces (`BusinessCalendar.pieces`, over the start times found): an instant is
-    `slope * started + offset` of the piece the start falls in — an indexed lookup, not a Python call.
+    Calendar time is `started + seconds`. On a business calendar, an instant is `slope * started +
+    offset` of the piece the start falls in: an indexed lookup, no Python call (but outside the
+    tabulated window, or on a calendar that cannot be tabulated, `mailroom_sla_add`).
     """
-    _clock_tables(db, policies)
-    skip_known = ("AND NOT EXISTS (SELECT 1 FROM sla_items i "
+    skip_known = ("WHERE NOT EXISTS (SELECT 1 FROM sla_items i "
                   "WHERE i.message = f.message AND i.mailbox = f.mailbox AND i.kind = f.kind)") if known else ""
-    columns = "f.message, f.thread_id, f.mailbox, f.kind, k.policy, f.started, {w}, {d}, {e}, k.fingerprint"
-    state = ("CASE WHEN :now >= {e} THEN 'escalated' WHEN :now >= {d} THEN 'breached' "
-             "WHEN :now >= {w} THEN 'warning' ELSE 'ok' END, :now")
-    calendar_time = {"w": "f.started + k.warn", "d": "f.started + k.seconds", "e": "f.started + k.escalate"}
-    business = {level: f"COALESCE(p.{level}s * f.started + p.{level}, mailroom_sla_add(k.grp, f.started, {n}))"
-                for n, level in enumerate("wde")}
+    at = {level: f"""CASE WHEN k.grp IS NULL THEN f.started + k.{column}
+                          ELSE COALESCE(p.{level}s * f.started + p.{level}, mailroom_sla_add(k.grp, f.started, {n})) END"""
+          for n, (level, column) in enumerate(zip("wde", ("warn", "seconds", "escalate"), strict=True))}
+    now = int(now_s)  # a literal: the source's own parameters are positional
     cursor = db.execute(
         f"""
         INSERT OR IGNORE INTO sla_items (message, thread_id, mailbox, kind, policy, started, warn_at, due_at,
                                          escalate_at, fingerprint, state, created_at)
-        SELECT {columns.format(**calendar_time)}, {state.format(**calendar_time)}
-        FROM temp.sla_found f JOIN temp.sla_clock k ON k.mailbox = f.mailbox AND k.kind = f.kind
-        WHERE k.grp IS NULL {skip_known}
-        UNION ALL
-        SELECT {columns.format(**business)}, {state.format(**business)}
-        FROM temp.sla_found f JOIN temp.sla_clock k ON k.mailbox = f.mailbox AND k.kind = f.kind
-        LEFT JOIN temp.sla_piece p ON p.grp = k.grp AND p.lo = (
+        SELECT f.message, f.thread_id, f.mailbox, f.kind, k.policy, f.started, {at["w"]}, {at["d"]}, {at["e"]},
+               k.fingerprint, CASE WHEN {now} >= {at["e"]} THEN 'escalated' WHEN {now} >= {at["d"]} THEN 'breached'
+                                   WHEN {now} >= {at["w"]} THEN 'warning' ELSE 'ok' END, {now}
+        FROM {source} f JOIN temp.sla_clock k ON k.mailbox = f.mailbox AND k.kind = f.kind
+        LEFT JOIN temp.sla_piece p ON p.grp = k.grp AND p.lo = (  -- no lookup at all when k.grp is NULL
             SELECT max(x.lo) FROM temp.sla_piece x WHERE x.grp = k.grp AND x.lo <= f.started)
-        WHERE k.grp IS NOT NULL {skip_known}""",
-        {"now": now_s},
+        {skip_known}""",
+        params,
     )
-    db.execute("DROP TABLE temp.sla_clock")
-    db.execute("DROP TABLE temp.sla_piece")
     return max(cursor.rowcount, 0)
 
 
-def _clock_tables(db: Database, policies: Policies) -> None:
+def _clock_tables(db: Database, policies: Policies, now_s: int) -> None:
     """temp.sla_clock: what each mailbox and kind runs on (calendar time: its durations; business time:
-    its group), and temp.sla_piece: each group's pieces over the start times in temp.sla_found.
+    its group, one per calendar and durations), and temp.sla_piece: each group's linear pieces.
 
-    A calendar that cannot be tabulated gets no pieces: its instants come from `mailroom_sla_add`."""
+    The pieces cover PIECE_WINDOW_DAYS before `now` (whole days, so ticks of one day reuse them); a clock
+    that started earlier or later, or on a calendar that cannot be tabulated, uses `mailroom_sla_add`."""
     groups: dict[tuple[int, int, int, int], PolicyClock] = {}  # (calendar, durations) → a clock on it
     clocks = []
     for kind, mailbox, clock in _clocks_of(policies):
@@ -265,21 +265,16 @@ def _clock_tables(db: Database, policies: Policies) -> None:
     db.execute("DROP TABLE IF EXISTS temp.sla_piece")
     db.execute("CREATE TEMP TABLE sla_piece (grp INTEGER, lo INTEGER, ws INTEGER, w INTEGER, ds INTEGER, d INTEGER, "
                "es INTEGER, e INTEGER, PRIMARY KEY (grp, lo)) WITHOUT ROWID")
-    ranges: dict[int, tuple[int | None, int | None]] = {}  # id(calendar) → (first, last) start found on it
+    day = 86400
+    lo = (now_s // day - PIECE_WINDOW_DAYS) * day
+    hi = (now_s // day + 2) * day - 1
     numbered = list(groups.values())
     for number, clock in enumerate(numbered, start=1):
-        calendar = clock.calendar
-        if id(calendar) not in ranges:
-            boxes = sorted({m for _, m, c in _clocks_of(policies) if c.calendar is calendar})
-            marks = ", ".join("?" for _ in boxes)
-            ranges[id(calendar)] = db.execute(
-                f"SELECT min(started), max(started) FROM temp.sla_found WHERE mailbox IN ({marks})", boxes
-            ).fetchone()
-        lo, hi = ranges[id(calendar)]
-        pieces = calendar.pieces(lo, hi, (clock.warn, clock.seconds, clock.escalate)) if lo is not None else None
+        pieces = clock.calendar.pieces(lo, hi, (clock.warn, clock.seconds, clock.escalate))
         if pieces:
-            db.conn.executemany("INSERT INTO temp.sla_piece VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                [(number, *piece) for piece in pieces])
+            rows = [(number, *piece) for piece in pieces]
+            rows.append((number, hi + 1, None, None, None, None, None, None))  # later starts: no piece
+            db.conn.executemany("INSERT INTO temp.sla_piece VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def add(group: int, started: int, level: int) -> int:
         clock = numbered[group - 1]

@@ -64,7 +64,7 @@ def _waiting_queries(
         marks = ", ".join("?" for _ in first)
         special = f"o.maybe_ack <> 0 OR {_RESOLVED}" if resolved else "o.maybe_ack <> 0"
         queries.append((f"""
-            SELECT o.message, o.thread_id, o.mailbox, 'first_response', o.at
+            SELECT o.message, o.thread_id, o.mailbox, 'first_response' AS kind, o.at AS started
             FROM {_summary("sla_open", "o", scoped)}
             WHERE o.mailbox IN ({marks}) AND NOT ({special})""", first))
         queries.append((f"""
@@ -72,7 +72,7 @@ def _waiting_queries(
                 SELECT o.thread_id, o.mailbox FROM {_summary("sla_open", "o", scoped)}
                 WHERE o.mailbox IN ({marks}) AND ({special})
             )
-            SELECT c.message, c.thread_id, c.mailbox, 'first_response', min(c.at)
+            SELECT c.message, c.thread_id, c.mailbox, 'first_response' AS kind, min(c.at) AS started
             FROM x CROSS JOIN sla_mail c ON c.thread_id = x.thread_id AND c.mailbox = x.mailbox
             WHERE NOT EXISTS (
                   SELECT 1 FROM sla_mail r WHERE r.thread_id = c.thread_id AND r.mailbox = '' AND r.at >= c.at)
@@ -88,7 +88,7 @@ def _waiting_queries(
     for clock, mailboxes in by_policy.items():
         marks = ", ".join("?" for _ in mailboxes)
         queries.append((f"""
-            SELECT f.message, f.thread_id, f.mailbox, 'initial_solution', f.at
+            SELECT f.message, f.thread_id, f.mailbox, 'initial_solution' AS kind, f.at AS started
             FROM {_summary("sla_first", "f", scoped)}
             WHERE f.mailbox IN ({marks}) AND NOT EXISTS (
                 SELECT 1 FROM sla_mail r

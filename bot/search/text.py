@@ -34,6 +34,7 @@ _CJK_CLASS = (
 CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
 IS_CJK = re.compile(f"[{_CJK_CLASS}]")
 _VOCAB_WORD = re.compile(r"\b[a-z]{3,24}\b")
+_LATIN_TOKEN = re.compile(r"(?<!\w)[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]{3,24}(?!\w)")
 
 
 def _bigram_run(match: re.Match[str]) -> str:
@@ -72,9 +73,14 @@ def vocabulary_words(prepared: str) -> set[str]:
 
     These feed the typo corrector's vocabulary; numbers and codes are left out on purpose, since
     document numbers must match exactly and are never "corrected"."""
-    if not prepared.isascii():
-        prepared = unicodedata.normalize("NFKD", prepared).encode("ascii", "ignore").decode("ascii")
-    return set(_VOCAB_WORD.findall(prepared.lower()))
+    if prepared.isascii():
+        return set(_VOCAB_WORD.findall(prepared.lower()))
+    words = set()
+    for token in _LATIN_TOKEN.findall(prepared):  # fold only the Latin words, not the CJK bulk
+        folded = unicodedata.normalize("NFKD", token).encode("ascii", "ignore").decode("ascii").lower()
+        if 3 <= len(folded) <= 24:
+            words.add(folded)
+    return words
 
 
 PreparedText = tuple[str, str, frozenset[str]]
