@@ -6,6 +6,7 @@ render the Reply. Identity (chat id → person) and refusing unknown users polit
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.adapters.store import ChatStore
 from bot.config import Config
@@ -69,3 +70,11 @@ def resolve(config: Config, platform: str, kind: str, person_id: str | None, tea
     if value is None and robot is None:
         raise UndeliverableError(f"team {team.name} has no {platform} channel in the config")
     return Target(platform, "team", str(value) if value is not None else "", robot)
+
+
+def unsent_target(bot: "ChatBot", platform: str, destination: Any, idempotency_key: str) -> Target | None:
+    """Where an alert goes on `platform`, or None when it was sent already (the outbox re-delivering
+    after a crash between sending and marking sent)."""
+    if bot.store.was_sent(platform, idempotency_key):
+        return None
+    return resolve(bot.services.config, platform, destination.kind, destination.person_id, destination.team_id)

@@ -25,7 +25,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 
-from bot.adapters.base import ChatBot, UndeliverableError, resolve
+from bot.adapters.base import ChatBot, UndeliverableError, unsent_target
 from bot.errors import MailroomError
 from bot.reply import Block, Reply
 from bot.settings import PlatformSettings, secret
@@ -301,10 +301,9 @@ class SlackChannel:
     def send(self, destination: Any, reply: Reply, *, idempotency_key: str) -> None:
         from bot.outbox import DeliveryError
 
-        if self.bot.store.was_sent(PLATFORM, idempotency_key):
+        target = unsent_target(self.bot, PLATFORM, destination, idempotency_key)
+        if target is None:
             return
-        target = resolve(self.bot.services.config, PLATFORM, destination.kind, destination.person_id,
-                         destination.team_id)
         try:
             self.client.chat_postMessage(channel=target.id, **render(reply))
         except SlackApiError as exc:

@@ -32,7 +32,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.adapters.base import ChatBot, UndeliverableError, resolve
+from bot.adapters.base import ChatBot, UndeliverableError, unsent_target
 from bot.errors import MailroomError
 from bot.reply import Block, Reply
 from bot.settings import PlatformSettings, secret
@@ -320,10 +320,9 @@ class TelegramChannel:
     def send(self, destination: Any, reply: Reply, *, idempotency_key: str) -> None:
         from bot.outbox import DeliveryError
 
-        if self.bot.store.was_sent(PLATFORM, idempotency_key):
+        target = unsent_target(self.bot, PLATFORM, destination, idempotency_key)
+        if target is None:
             return
-        target = resolve(self.bot.services.config, PLATFORM, destination.kind, destination.person_id,
-                         destination.team_id)
         try:
             self.adapter.call(self.adapter.deliver(int(target.id) if target.id.lstrip("-").isdigit() else target.id,
                                                    reply))

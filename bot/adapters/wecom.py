@@ -24,7 +24,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
-from bot.adapters.base import ChatBot, UndeliverableError, resolve
+from bot.adapters.base import ChatBot, UndeliverableError, unsent_target
 from bot.adapters.wecom_crypto import WecomCrypto, WecomCryptoError
 from bot.errors import MailroomError
 from bot.reply import Block, Reply
@@ -316,10 +316,9 @@ class WecomChannel:
     def send(self, destination: Any, reply: Reply, *, idempotency_key: str) -> None:
         from bot.outbox import DeliveryError
 
-        if self.bot.store.was_sent(PLATFORM, idempotency_key):
+        target = unsent_target(self.bot, PLATFORM, destination, idempotency_key)
+        if target is None:
             return
-        target = resolve(self.bot.services.config, PLATFORM, destination.kind, destination.person_id,
-                         destination.team_id)
         try:
             if target.kind == "person":
                 self.adapter.deliver(target.id, reply)
