@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import repeat
 from operator import add as plus
+from operator import mul
 from operator import sub as minus
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,8 @@ MAX_SEARCH_DAYS = 366 * 30
 """`add()` gives up after this many days without business time (a calendar with no working day)."""
 _NEVER = -(1 << 62)
 """A sentinel instant before any span (`add_columns`)."""
+PIECES_MAX_DAYS = 400
+"""`add_columns` goes by linear pieces when its starts lie within this many days (else by the spans)."""
 
 
 def parse_spans(spans: list[str]) -> list[tuple[int, int]]:
@@ -148,13 +151,22 @@ class BusinessCalendar:
     def add_columns(self, starts: Sequence[int], seconds: Sequence[int]) -> list[list[int]]:
         """`add` for many starts at once: one list per entry of `seconds`, each parallel to `starts`.
 
-        Column-wise, with the binary searches and the arithmetic mapped in C over whole lists (the
-        same formulas as `adder`), so 100,000 starts take milliseconds rather than a Python call each.
+        Column-wise, with the binary searches and the arithmetic mapped in C over whole lists, so
+        100,000 starts take milliseconds rather than a Python call each: by the linear pieces of the
+        whole days the starts span (one search per start), or else by the spans (`adder`'s formulas).
         """
         if not starts:
             return [[] for _ in seconds]
         if self.always:
             return [list(map(plus, starts, repeat(s))) if s > 0 else list(starts) for s in seconds]
+        lo, hi = min(starts) // 86400 * 86400, max(starts) // 86400 * 86400 + 86399
+        if hi - lo <= PIECES_MAX_DAYS * 86400:
+            pieces = self.pieces(lo, hi, seconds)
+            if pieces:
+                return _columns_from_pieces(pieces, starts, seconds)
+        return self._columns_by_spans(starts, seconds)
+
+    def _columns_by_spans(self, starts: Sequence[int], seconds: Sequence[int]) -> list[list[int]]:
         self.adder(min(starts), max(starts), max((0, *seconds)))  # prepares the range: every target inside
         ends = [_NEVER, *self._ends]  # index 0: before the first span (business seconds 0 so far)
         lag = [_NEVER, *(a - c for a, c in zip(self._starts, self._cum, strict=True))]  # non-business before
@@ -302,3 +314,25 @@ def _local_epoch(midnight: datetime, minutes: int, zone: ZoneInfo) -> int:
         return int(datetime.combine(nxt, time(0), tzinfo=zone).timestamp())
     local = datetime.combine(midnight.date(), time(minutes // 60, minutes % 60), tzinfo=zone)
     return int(local.timestamp())
+
+
+def _columns_from_pieces(pieces: list[tuple[int, ...]], starts: Sequence[int], seconds: Sequence[int]) -> list[list[int]]:
+    """Each start's instants from the piece it falls in (`BusinessCalendar.pieces`, covering every start).
+
+    Inside business hours a piece's slope is 1 for every positive duration, outside it 0: so the
+    instant is `offset + start` or `offset`, the start counted once for all the columns."""
+    positive = [n for n, s in enumerate(seconds) if s > 0]
+    if not positive:
+        return [list(starts) for _ in seconds]
+    firsts = [piece[0] for piece in pieces]
+    index = list(map(bisect_right, repeat(firsts), starts))  # the piece's position + 1 (starts >= firsts[0])
+    slopes = [0, *(piece[1 + 2 * positive[0]] for piece in pieces)]
+    moving = list(map(mul, starts, map(slopes.__getitem__, index)))
+    columns = []
+    for n, s in enumerate(seconds):
+        if s <= 0:  # `add` of nothing is the start itself
+            columns.append(list(starts))
+            continue
+        offsets = [0, *(piece[2 + 2 * n] for piece in pieces)]
+        columns.append(list(map(plus, moving, map(offsets.__getitem__, index))))
+    return columns

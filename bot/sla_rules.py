@@ -89,10 +89,10 @@ def own_text(body: str) -> str:
 def has_solution(subject: str | None, body: str | None, keywords: list[str] | tuple[str, ...]) -> bool:
     """Whether the author's own text (subject included, quoted history not) names a solution."""
     whole = f"{subject or ''}\n{body or ''}".lower()
-    if not any(k in whole for k in keywords):
+    if not any(map(whole.__contains__, keywords)):
         return False  # the common case, decided without parsing
     text = f"{subject or ''}\n{own_text(body or '')}".lower()
-    return any(k in text for k in keywords)
+    return any(map(text.__contains__, keywords))
 
 
 def is_acknowledgement(body: str | None, from_name: str | None = None) -> bool:

@@ -89,3 +89,45 @@ def test_add_many_matches_add() -> None:
     starts = [int((shanghai(2026, 9, 28, 0) + timedelta(hours=h)).timestamp()) for h in range(0, 24 * 20, 7)]
     many = calendar.add_many(starts, [3600, 86400, 2 * 86400])
     assert many == [[calendar.add(s, d) for d in (3600, 86400, 2 * 86400)] for s in starts]
+
+
+CALENDARS = [
+    SUPPORT,
+    SlaPolicy(first_response="8h", timezone="Europe/Berlin", business_hours=["09:00-17:00", "01:30-03:00"]),
+    SlaPolicy(first_response="8h", timezone="America/New_York", business_hours=["00:00-24:00"], workdays=["sat", "sun"]),
+    SlaPolicy(first_response="1h", business_hours=["10:00-10:01", "23:59-24:00"]),
+    SlaPolicy(first_response="24h"),
+]
+
+
+def test_add_columns_and_pieces_match_add_everywhere() -> None:
+    """Column-wise instants, and the linear pieces SQL looks them up in, equal `add` second for second:
+    random starts over two months (daylight saving, lunch breaks, 调休, midnight spans), and every
+    second around each piece's start."""
+    from bisect import bisect_right
+
+    rng = random.Random(7)
+    base = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
+    for policy in CALENDARS:
+        for seconds in ([0, 3600, 7200], [1, 60, 3 * 86400], [rng.randrange(1, 400_000) for _ in range(3)]):
+            lo = base + rng.randrange(0, 300 * 86400)
+            hi = lo + 60 * 86400
+            starts = [rng.randrange(lo, hi + 1) for _ in range(400)] + [lo, hi]
+            expected = [[cal(policy).add(t, s) for s in seconds] for t in starts]
+            assert [list(row) for row in zip(*cal(policy).add_columns(starts, seconds), strict=True)] == expected
+            pieces = cal(policy).pieces(lo, hi, seconds)
+            assert pieces
+            firsts = [piece[0] for piece in pieces]
+            probes = starts + [t for p in firsts for t in (p - 1, p, p + 1) if lo <= t <= hi]
+            for t in probes:
+                piece = pieces[bisect_right(firsts, t) - 1]
+                assert [piece[1 + 2 * k] * t + piece[2 + 2 * k] for k in range(3)] == [
+                    cal(policy).add(t, s) for s in seconds], (policy, t)
+
+
+def test_a_calendar_without_working_days_is_not_tabulated() -> None:
+    never = SlaPolicy(first_response="2h", business_hours=["09:00-17:00"], workdays=[],
+                      makeup_workdays=[date(2026, 3, 7)])
+    start = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp())
+    assert cal(never).pieces(start, start + 86400, [3600]) is None
+    assert cal(never).add_columns([start], [3600]) == [[cal(never).add(start, 3600)]]
