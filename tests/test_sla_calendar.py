@@ -109,12 +109,14 @@ def test_add_columns_and_pieces_match_add_everywhere() -> None:
     rng = random.Random(7)
     base = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
     for policy in CALENDARS:
+        reference = cal(policy)
         for seconds in ([0, 3600, 7200], [1, 60, 3 * 86400], [rng.randrange(1, 400_000) for _ in range(3)]):
-            lo = base + rng.randrange(0, 300 * 86400)
-            hi = lo + 60 * 86400
-            starts = [rng.randrange(lo, hi + 1) for _ in range(400)] + [lo, hi]
-            expected = [[cal(policy).add(t, s) for s in seconds] for t in starts]
-            assert [list(row) for row in zip(*cal(policy).add_columns(starts, seconds), strict=True)] == expected
+            for days in (60, 500):  # by pieces, by spans
+                lo = base + rng.randrange(0, 300 * 86400)
+                hi = lo + days * 86400
+                starts = [rng.randrange(lo, hi + 1) for _ in range(400)] + [lo, hi]
+                expected = [[reference.add(t, s) for s in seconds] for t in starts]
+                assert [list(row) for row in zip(*cal(policy).add_columns(starts, seconds), strict=True)] == expected
             pieces = cal(policy).pieces(lo, hi, seconds)
             assert pieces
             firsts = [piece[0] for piece in pieces]
@@ -122,7 +124,7 @@ def test_add_columns_and_pieces_match_add_everywhere() -> None:
             for t in probes:
                 piece = pieces[bisect_right(firsts, t) - 1]
                 assert [piece[1 + 2 * k] * t + piece[2 + 2 * k] for k in range(3)] == [
-                    cal(policy).add(t, s) for s in seconds], (policy, t)
+                    reference.add(t, s) for s in seconds], (policy, t)
 
 
 def test_a_calendar_without_working_days_is_not_tabulated() -> None:
