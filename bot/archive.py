@@ -17,11 +17,15 @@ from bot.clock import Clock, iso, parse_instant
 from bot.customers import CustomerBook
 from bot.directory import Directory
 from bot.mail.parse import ParsedMail
+from bot.mail.prepare import Extra, MailPreparer
 
 THREAD_SUBJECT_WINDOW = timedelta(days=30)
 Outcome = Literal["new", "duplicate", "seen"]
 Indexer = Callable[[Database, list[int], Mapping[int, ParsedMail]], None]
 """Called with each batch's new row ids and their parsed mail (for work done at parse time)."""
+PrepareHook = Callable[[str | None], Extra | None]
+"""Given the mailbox an import or sync files mail under (None: found from the headers), a picklable
+step to run where mail is parsed, or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +36,35 @@ class Sighting:
     uid: int | None = None
 
 
+def sightings_for(directory: Directory, mail: ParsedMail) -> list[Sighting]:
+    """Which configured mailboxes a message was delivered to, from its envelope and headers."""
+    delivered = [directory.mailbox_for(a) for a in mail.delivered_to]
+    found = [d for d in delivered if d]
+    if not found:
+        found = [d for d in (directory.mailbox_for(a) for a in [*mail.to, *mail.cc, mail.from_addr]) if d]
+    seen: dict[str, Sighting] = {}
+    for mailbox, via in found:
+        seen.setdefault(mailbox, Sighting(mailbox, via=via))
+    return list(seen.values())
+
+
 class Archive:
     """The archive's write side. Indexers registered in `indexers` see each committed batch's new rows."""
 
-    def __init__(self, db: Database, directory: Directory, clock: Clock, *, indexers: list[Indexer] | None = None):
+    def __init__(self, db: Database, directory: Directory, clock: Clock, *, indexers: list[Indexer] | None = None,
+                 prepare_hooks: list[PrepareHook] | None = None):
         self.db = db
         self.directory = directory
         self.clock = clock
         self.customers = CustomerBook(db, directory)
         self.indexers = list(indexers or [])
+        self.prepare_hooks = list(prepare_hooks or [])
         self._pending: dict[int, ParsedMail] = {}
+
+    def preparer(self, mailbox: str | None = None) -> MailPreparer:
+        """How to parse mail for this archive (with the indexers' parse-time steps), for mail filed
+        under `mailbox` or, when None, under the mailboxes its headers name."""
+        return MailPreparer(tuple(step for hook in self.prepare_hooks if (step := hook(mailbox)) is not None))
 
     @contextmanager
     def batch(self) -> Iterator["Archive"]:
@@ -54,15 +77,7 @@ class Archive:
                     indexer(self.db, list(new), new)
 
     def sightings_for(self, mail: ParsedMail) -> list[Sighting]:
-        """Which configured mailboxes a message was delivered to, from its envelope and headers."""
-        delivered = [self.directory.mailbox_for(a) for a in mail.delivered_to]
-        found = [d for d in delivered if d]
-        if not found:
-            found = [d for d in (self.directory.mailbox_for(a) for a in [*mail.to, *mail.cc, mail.from_addr]) if d]
-        seen: dict[str, Sighting] = {}
-        for mailbox, via in found:
-            seen.setdefault(mailbox, Sighting(mailbox, via=via))
-        return list(seen.values())
+        return sightings_for(self.directory, mail)
 
     def add(self, mail: ParsedMail, sightings: list[Sighting]) -> Outcome:
         """Store one message (or only its new sightings when the Message-ID is already archived)."""

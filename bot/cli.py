@@ -125,13 +125,13 @@ def import_(app: AppContext, path: str, mailbox: str | None, folder: str, worker
     source = Path(path)
     total = count_messages(source)
     workers = workers or default_workers(total)
+    messages = read_messages(source, deferred=workers > 1)
     if sys.stderr.isatty() and total and total > 50:
         with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
-            summary = import_messages(services.archive, read_messages(source), mailbox=mailbox, folder=folder,
+            summary = import_messages(services.archive, messages, mailbox=mailbox, folder=folder,
                                       progress=bar.update, workers=workers)
     else:
-        summary = import_messages(services.archive, read_messages(source), mailbox=mailbox, folder=folder,
-                                  workers=workers)
+        summary = import_messages(services.archive, messages, mailbox=mailbox, folder=folder, workers=workers)
     click.echo(summary.line())
     for address, count in sorted(summary.per_mailbox.items()):
         click.echo(f"  {address or '(no configured mailbox)'}: {count} new")

@@ -23,7 +23,8 @@ class Services:
 
     @cached_property
     def archive(self) -> Archive:
-        return Archive(self.db, self.directory, self.clock, indexers=self.indexers())
+        return Archive(self.db, self.directory, self.clock, indexers=self.indexers(),
+                       prepare_hooks=[self.rules.categories.prepare_hook(self.directory)])
 
     @cached_property
     def audit(self) -> AuditLog:

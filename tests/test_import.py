@@ -5,12 +5,15 @@ import mailbox
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.clock import Clock
 from bot.config import load_config
 from bot.demo.files import write_starter
+from bot.errors import MailroomError
 from bot.mail.importer import import_messages
 from bot.mail.parse import parse_mail
-from bot.mail.sources import read_messages
+from bot.mail.sources import MessageFile, read_messages
 from bot.services import Services
 from tests.conftest import DATA
 
@@ -155,5 +158,47 @@ def test_parsing_in_a_helper_process_stores_the_same_archive(tmp_path: Path) -> 
     one = import_messages(serial.archive, iter(mails), workers=1)
     two = import_messages(helped.archive, iter(mails), workers=2)
     assert (one.new, one.duplicates) == (two.new, two.duplicates) == (len(mails), 0)
-    query = "SELECT message_id, fingerprint, thread_id, customer_id, direction FROM messages ORDER BY id"
+    query = ("SELECT message_id, fingerprint, thread_id, customer_id, direction, category, category_confidence "
+             "FROM messages ORDER BY id")
     assert serial.db.execute(query).fetchall() == helped.db.execute(query).fetchall()
+
+
+def test_a_maildir_is_read_by_the_parse_helper(tmp_path: Path) -> None:
+    """Large imports hand file names to the helper, which reads and parses them."""
+    from bot.demo.generator import generate
+
+    maildir = tmp_path / "Maildir"
+    for part in ("cur", "new", "tmp"):
+        (maildir / part).mkdir(parents=True)
+    mails = generate(NOW)
+    for i, mail in enumerate(mails):
+        (maildir / "cur" / f"{i:05d}.demo:2,S").write_bytes(mail.raw)
+    deferred = list(read_messages(maildir, deferred=True))
+    assert {type(raw) for _where, raw in deferred} == {MessageFile}
+    services = fresh_services(tmp_path)
+    summary = import_messages(services.archive, iter(deferred), workers=2)
+    assert (summary.new, summary.duplicates) == (len(mails), 0)
+    assert import_messages(services.archive, read_messages(maildir)).new == 0
+
+
+def test_a_file_that_cannot_be_read_stops_the_import_with_its_name(tmp_path: Path) -> None:
+    services = fresh_services(tmp_path)
+    gone = str(tmp_path / "vanished.eml")
+    for workers in (1, 2):
+        with pytest.raises(MailroomError, match="vanished.eml: cannot read"):
+            import_messages(services.archive, iter([("ok", eml("a@b.com", "inquiry@hengda-valves.com", "hi", msgid="x@b")),
+                                                    (gone, MessageFile(gone))]), workers=workers)
+
+
+def test_bulk_work_collects_garbage_rarely_then_restores_the_collector() -> None:
+    import gc
+
+    from bot.mail.parse_helper import rare_collections
+
+    before = gc.get_threshold()
+    with rare_collections():
+        with rare_collections():
+            assert gc.get_threshold()[0] == 100_000
+        assert gc.get_threshold()[0] == 100_000
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

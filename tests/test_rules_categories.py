@@ -173,3 +173,33 @@ def test_the_demo_factory_is_sorted(demo_services: Services) -> None:
             ("support", "complaint"), ("support", "spare")} <= found
     subjects = {i["subject"]: i["category"] for i in items}
     assert subjects["PO 4599 - urgent: can you advance the shipment?"] == "exception"
+
+
+def test_keyword_scores_computed_where_mail_is_parsed_sort_like_the_writer(demo_services: Services) -> None:
+    """The demo import scored order@/support@ mail in its parse step; sorting everything again in the
+    writer, from the stored text alone, gives the same categories and confidences."""
+    from bot.demo.generator import generate
+
+    preparer = demo_services.archive.preparer(None)
+    parsed = [preparer(m.raw) for m in generate(demo_services.clock.now())]
+    groups = {mail.prepared["categories"][0] for mail in parsed if "categories" in mail.prepared}
+    assert groups == {"order", "support"}
+    query = "SELECT id, category, category_confidence FROM messages WHERE category_confidence IS NOT NULL ORDER BY id"
+    before = demo_services.db.execute(query).fetchall()
+    assert len(before) > 100
+    with demo_services.db.conn:
+        demo_services.rules.categories.backfill(everything=True)
+    assert demo_services.db.execute(query).fetchall() == before
+
+
+def test_parse_time_scores_of_another_group_are_not_used(lab: Lab) -> None:
+    """Scores prepared for support@ do not decide a message the writer finds in order@."""
+    raw = eml("Order 7010 delayed - please reschedule", "The delivery is delayed, we need to reschedule.")
+    lab.add(raw, mailbox=ORDER)
+    db = lab.services.db
+    pk = db.execute("SELECT id FROM messages WHERE message_id = ?", [msgid_of(raw)]).fetchone()[0]
+    categories = lab.services.rules.categories
+    categories.sort_messages([pk], {pk: ("support", {"rma": 99.0})})
+    assert db.execute("SELECT category FROM messages WHERE id = ?", [pk]).fetchone()[0] == "exception"
+    categories.sort_messages([pk], {pk: ("order", {"po": 99.0})})
+    assert db.execute("SELECT category FROM messages WHERE id = ?", [pk]).fetchone()[0] == "po"

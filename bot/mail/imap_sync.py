@@ -33,8 +33,8 @@ from bot.mail.imap_connect import (
     resolve_folders,
 )
 from bot.mail.parse import ParsedMail
-from bot.mail.parse_helper import HelperError, ParseHelper
-from bot.mail.prepare import parse_for_archive
+from bot.mail.parse_helper import HelperError, ParseHelper, rare_collections
+from bot.mail.prepare import MailPreparer, parse_for_archive
 
 BATCH_SIZE = 200
 """Messages per UID FETCH and per transaction: bounds memory, and what a crash can make us fetch again."""
@@ -144,8 +144,9 @@ def write_checkpoint(archive: Archive, address: str, folder: str, uidvalidity: i
     )
 
 
-def parse_batch(raws: list[tuple[int, bytes]]) -> list[tuple[int, ParsedMail]]:
-    return [(uid, parse_for_archive(raw)) for uid, raw in raws]
+def parse_batch(raws: list[tuple[int, bytes]], preparer: MailPreparer = parse_for_archive
+                ) -> list[tuple[int, ParsedMail]]:
+    return [(uid, preparer(raw)) for uid, raw in raws]
 
 
 def chunks(items: list[int], size: int) -> Iterator[list[int]]:
@@ -167,6 +168,7 @@ class MailboxSync:
         self.target = target
         self.address = target.address
         self.archive = archive
+        self.preparer = archive.preparer(self.address)
         self.clock = clock
         self.batch_size = max(2, batch_size)
         self.progress = progress or NoProgress()
@@ -228,6 +230,11 @@ class MailboxSync:
                 self._commit(folder, result, [], uidvalidity, last_uid)
             return result
         self.progress.begin(self.address, folder, len(uids))
+        with rare_collections():
+            return self._fetch_and_store(box, folder, result, uidvalidity, uids)
+
+    def _fetch_and_store(self, box: BaseMailBox, folder: str, result: FolderResult, uidvalidity: int,
+                         uids: list[int]) -> FolderResult:
         helper = self._parse_helper(len(uids))
         try:
             # fetched (and being parsed by the helper), not yet stored: at most two batches in memory
@@ -253,7 +260,7 @@ class MailboxSync:
         if self.parse_helper_from is None or count < max(self.parse_helper_from, 2 * self.batch_size):
             return None
         try:
-            return ParseHelper()
+            return ParseHelper(self.preparer)
         except HelperError as exc:
             log.warning("%s: parsing in this process (%s)", self.address, exc)
             return None
@@ -270,7 +277,7 @@ class MailboxSync:
                 helper.close()
                 helper = None
         if mails is None:
-            mails = parse_batch(raws)
+            mails = parse_batch(raws, self.preparer)
         # every UID of the batch is done: one the server did not return was expunged meanwhile
         self._commit(folder, result, mails, uidvalidity, batch[-1])
         self.progress.advance(len(batch))

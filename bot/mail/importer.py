@@ -7,12 +7,13 @@ from itertools import islice
 
 from bot.archive import Archive, Sighting
 from bot.mail.parse import ParsedMail
-from bot.mail.parse_helper import HelperError, ParseHelper
-from bot.mail.prepare import parse_for_archive
+from bot.mail.parse_helper import HelperError, ParseHelper, rare_collections
+from bot.mail.prepare import MailPreparer
+from bot.mail.sources import Raw
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 PARALLEL_FROM = 1000
 """Below this many messages a parse helper process costs more than it saves."""
 
@@ -34,7 +35,7 @@ class ImportSummary:
 
 def import_messages(
     archive: Archive,
-    messages: Iterable[tuple[str, bytes]],
+    messages: Iterable[tuple[str, Raw]],
     *,
     mailbox: str | None = None,
     folder: str = "",
@@ -47,14 +48,16 @@ def import_messages(
     next batch while this process, the archive's single writer, stores the current one.
     """
     summary = ImportSummary()
+    preparer = archive.preparer(mailbox)
     batches = _batches((raw for _where, raw in messages), BATCH_SIZE)
-    parsed = _parsed_in_helper(batches) if workers > 1 else ([parse_for_archive(raw) for raw in b] for b in batches)
-    for batch in parsed:
-        with archive.batch():
-            for mail in batch:
-                _store(archive, mail, mailbox, folder, summary)
-        if progress:
-            progress(len(batch))
+    parsed = _parsed_in_helper(batches, preparer) if workers > 1 else ([preparer(raw) for raw in b] for b in batches)
+    with rare_collections():
+        for batch in parsed:
+            with archive.batch():
+                for mail in batch:
+                    _store(archive, mail, mailbox, folder, summary)
+            if progress:
+                progress(len(batch))
     return summary
 
 
@@ -63,19 +66,19 @@ def default_workers(total: int | None) -> int:
     return 1 if total is not None and total < PARALLEL_FROM else 2
 
 
-def _batches(raws: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+def _batches(raws: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
     iterator = iter(raws)
     while batch := list(islice(iterator, size)):
         yield batch
 
 
-def _parsed_in_helper(batches: Iterator[list[bytes]]) -> Iterator[list[ParsedMail]]:
+def _parsed_in_helper(batches: Iterator[list[Raw]], preparer: MailPreparer) -> Iterator[list[ParsedMail]]:
     """Parsed batches in order, the helper always one batch ahead; in-process if it cannot run."""
     try:
-        helper = ParseHelper()
+        helper = ParseHelper(preparer)
     except HelperError as exc:
         log.warning("%s; parsing in this process", exc)
-        yield from ([parse_for_archive(raw) for raw in batch] for batch in batches)
+        yield from ([preparer(raw) for raw in batch] for batch in batches)
         return
     try:
         pending = next(batches, None)

@@ -4,10 +4,28 @@ import mailbox
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from bot.errors import MailroomError
 
 MAILDIR_PARTS = ("cur", "new")
+
+
+class MessageFile(NamedTuple):
+    """A message still on disk, read where it is parsed: a large import's parse helper reads the files,
+    so the archive's writer process spends no time on them."""
+
+    path: str
+
+    def read(self) -> bytes:
+        try:
+            with open(self.path, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise MailroomError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
+
+
+Raw = bytes | MessageFile
 
 
 def is_maildir(path: Path) -> bool:
@@ -28,14 +46,16 @@ def count_messages(path: Path) -> int | None:
     return None if is_mbox(path) else 1
 
 
-def read_messages(path: str | os.PathLike[str]) -> Iterator[tuple[str, bytes]]:
-    """Yield (where, raw bytes) for every message under `path`, in a stable order."""
+def read_messages(path: str | os.PathLike[str], *, deferred: bool = False) -> Iterator[tuple[str, Raw]]:
+    """Yield (where, raw bytes) for every message under `path`, in a stable order. With `deferred`,
+    files of a folder come as MessageFile, to be read by whoever parses them."""
     path = Path(path)
     if not path.exists():
         raise MailroomError(f"{path}: no such file or folder")
     if path.is_dir():
         for file in _files(path):
-            yield str(file), file.read_bytes()
+            where = str(file)
+            yield where, MessageFile(where) if deferred else MessageFile(where).read()
     elif is_mbox(path):
         box = mailbox.mbox(str(path), create=False)
         try:
@@ -51,7 +71,7 @@ def _files(folder: Path) -> Iterator[Path]:
     """Maildir cur/new (and nested Maildir++ folders) or every .eml below a folder."""
     if is_maildir(folder):
         for part in MAILDIR_PARTS:
-            yield from sorted(p for p in (folder / part).iterdir() if p.is_file() and not p.name.startswith("."))
+            yield from (folder / part / name for name in _file_names(folder / part))
         for sub in sorted(folder.iterdir()):
             if sub.name.startswith(".") and is_maildir(sub):
                 yield from _files(sub)
@@ -61,6 +81,12 @@ def _files(folder: Path) -> Iterator[Path]:
         for name in sorted(files):
             if name.lower().endswith((".eml", ".msg.txt")) or _is_maildir_file(Path(root)):
                 yield Path(root) / name
+
+
+def _file_names(folder: Path) -> list[str]:
+    """The sorted names of the files in `folder`, without hidden ones (scandir: no stat per file)."""
+    with os.scandir(folder) as entries:
+        return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_file())
 
 
 def _is_maildir_file(parent: Path) -> bool:

@@ -18,7 +18,7 @@ on enough evidence; a lone weak word in the body gives about 0.33.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -26,19 +26,24 @@ from typing import TYPE_CHECKING
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
+from bot.archive import sightings_for
 from bot.clock import iso
 from bot.config import Person
+from bot.directory import Directory
 from bot.errors import CommandError
+from bot.mail.parse import ParsedMail
 from bot.permissions import has_role
 from bot.rules.settings import ORDER_CATEGORIES, Rules
 from bot.rules.text import KeywordTable, example_key, file_words, merge, own_text
 
 if TYPE_CHECKING:
+    from bot.archive import PrepareHook
     from bot.services import Services
 
 SUBJECT_WEIGHT, FILE_WEIGHT, BODY_WEIGHT = 3.0, 2.0, 1.0
 EXAMPLE_BONUS = 12.0
-CHUNK = 500
+CHUNK = 1000
+PREPARED_KEY = "categories"
 
 ORDER_WORDS: dict[str, dict[str, float]] = {
     "po": {
@@ -90,6 +95,9 @@ SUPPORT_WORDS: dict[str, dict[str, float]] = {
 }
 
 
+Scores = dict[str, float]
+
+
 @dataclass(frozen=True)
 class Sorted:
     category: str | None
@@ -126,11 +134,21 @@ class Categorizer:
         for group, example in examples:
             self.examples.setdefault(group, []).append(example)
 
-    def sort_order(self, subject: str, body: str, files: list[str]) -> Sorted:
-        return self._decide(self._scores(self.order, self.order_files, subject, body, files), subject, "order")
+    def sort_order(self, subject: str, body: str, files: list[str], scores: Scores | None = None) -> Sorted:
+        """`scores`: the keyword scores, when already computed where the mail was parsed."""
+        return self._decide(dict(scores) if scores is not None else self.keyword_scores("order", subject, body, files),
+                            subject, "order")
 
-    def sort_support(self, subject: str, body: str, files: list[str]) -> Sorted:
-        return self._decide(self._scores(self.support, self.support, subject, body, files), subject, "support")
+    def sort_support(self, subject: str, body: str, files: list[str], scores: Scores | None = None) -> Sorted:
+        return self._decide(dict(scores) if scores is not None else self.keyword_scores("support", subject, body, files),
+                            subject, "support")
+
+    def keyword_scores(self, group: str, subject: str, body: str, files: list[str]) -> Scores:
+        """The keyword part of sorting (no examples): a pure function of the text, so it can run in the
+        parse helper."""
+        if group == "order":
+            return self._scores(self.order, self.order_files, subject, body, files)
+        return self._scores(self.support, self.support, subject, body, files)
 
     @staticmethod
     def _scores(table: KeywordTable, file_table: KeywordTable, subject: str, body: str,
@@ -163,6 +181,33 @@ class Categorizer:
         if found is None:
             return None
         return examples[found[2]], float(found[1])
+
+
+class ParseTimeScores:
+    """The parse-time step (see Archive.preparer): keyword scores of the group — order or support —
+    the message will be sorted in, known from the mailbox an import or sync files it under, or found
+    from its headers as the archive does. Stored as `mail.prepared["categories"] = (group, scores)`;
+    the writer uses them when its own decision names the same group and scores the text otherwise."""
+
+    def __init__(self, categorizer: Categorizer, directory: Directory, mailbox: str | None):
+        self.categorizer = categorizer
+        self.directory = directory
+        self.group = self._group([(mailbox, None)]) if mailbox else None
+        self.fixed = mailbox is not None
+
+    def __call__(self, mail: ParsedMail) -> None:
+        group = self.group if self.fixed else self._group([(s.mailbox, s.via) for s in sightings_for(self.directory, mail)])
+        if group is not None:
+            files = [a.name for a in mail.attachments]
+            mail.prepared[PREPARED_KEY] = (group, self.categorizer.keyword_scores(group, mail.subject, mail.body, files))
+
+    def _group(self, seen: list[tuple[str, str | None]]) -> str | None:
+        rules = self.categorizer.rules
+        if any(mailbox in rules.order_mailboxes for mailbox, _via in seen):
+            return "order"
+        if any(via in rules.support_subtypes for _mailbox, via in seen if via):
+            return None  # sorted by the alias it came through
+        return "support" if any(mailbox in rules.support_mailboxes for mailbox, _via in seen) else None
 
 
 def load_examples(db: Database, rules: Rules) -> list[tuple[str, Example]]:
@@ -199,13 +244,25 @@ class CategoryService:
             self._corrections_seen = marker
         return self._categorizer
 
-    # -- the Archive hook ----------------------------------------------------------------------
-    def index_new(self, db: Database, message_ids: list[int]) -> None:
+    # -- the Archive hooks ---------------------------------------------------------------------
+    def prepare_hook(self, directory: Directory) -> "PrepareHook":
+        """For Archive.preparer: the keyword scoring moves to where mail is parsed (the parse helper)."""
+        def hook(mailbox: str | None) -> ParseTimeScores | None:
+            if not self.rules.categories.enabled or not self.boxes:
+                return None
+            if mailbox is not None and mailbox not in self.boxes:
+                return None
+            return ParseTimeScores(Categorizer(self.rules), directory, mailbox)
+        return hook
+
+    def index_new(self, db: Database, message_ids: list[int], mails: Mapping[int, ParsedMail] | None = None) -> None:
         """Archive indexer (inside the batch's transaction): sort whatever the sighting trigger queued."""
         if message_ids:
-            self.drain()
+            prepared = {pk: mail.prepared[PREPARED_KEY] for pk, mail in (mails or {}).items()
+                        if PREPARED_KEY in mail.prepared}
+            self.drain(prepared)  # type: ignore[arg-type]
 
-    def drain(self) -> int:
+    def drain(self, prepared: Mapping[int, tuple[str, Scores]] | None = None) -> int:
         """Sort every queued message seen in an order or support mailbox; empty the queue. No commit."""
         if not self.rules.categories.enabled:
             self.db.execute("DELETE FROM category_queue")
@@ -216,7 +273,7 @@ class CategoryService:
                                                     [CHUNK])]
             if not queued:
                 return done
-            done += self.sort_messages(queued)
+            done += self.sort_messages(queued, prepared)
             marks = ", ".join("?" for _ in queued)
             self.db.execute(f"DELETE FROM category_queue WHERE message IN ({marks})", queued)
 
@@ -235,8 +292,9 @@ class CategoryService:
             done += self.sort_messages(ids[start:start + CHUNK])
         return done
 
-    def sort_messages(self, ids: list[int]) -> int:
-        """Sort these messages (those not in an order/support mailbox are left alone); returns how many."""
+    def sort_messages(self, ids: list[int], prepared: Mapping[int, tuple[str, Scores]] | None = None) -> int:
+        """Sort these messages (those not in an order/support mailbox are left alone); returns how many.
+        `prepared`: keyword scores computed at parse time, by message id."""
         boxes = self.boxes
         if not ids or not boxes:
             return 0
@@ -255,8 +313,10 @@ class CategoryService:
         corrected = {r[0]: r[1] for r in self.db.execute(
             f"SELECT c.message, c.category FROM category_corrections c WHERE c.message IN ({marks}) "
             "AND c.id = (SELECT max(id) FROM category_corrections WHERE message = c.message)", wanted)}
+        prepared = prepared or {}
+        body_column = "NULL" if all(pk in prepared for pk in wanted) else "body"
         rows = self.db.execute(
-            f"SELECT id, subject, body, attachments, thread_id FROM messages WHERE id IN ({marks})", wanted
+            f"SELECT id, subject, {body_column}, attachments, thread_id FROM messages WHERE id IN ({marks})", wanted
         ).fetchall()
         categorizer = self.categorizer()
         updates = []
@@ -264,23 +324,35 @@ class CategoryService:
             if pk in corrected:
                 updates.append((corrected[pk], 1.0, pk))
                 continue
-            result = self.sort_one(categorizer, pk, sightings[pk], subject, body, _names(attachments), thread_id)
+            result = self.sort_one(categorizer, pk, sightings[pk], subject, body, _names(attachments), thread_id,
+                                   prepared.get(pk))
             updates.append((result.category, result.confidence, pk))
         self.db.conn.executemany("UPDATE messages SET category = ?, category_confidence = ? WHERE id = ?", updates)
         return len(updates)
 
-    def sort_one(self, categorizer: Categorizer, pk: int, seen: list[tuple[str, str | None]], subject: str, body: str,
-                 files: list[str], thread_id: int | None) -> Sorted:
+    def sort_one(self, categorizer: Categorizer, pk: int, seen: list[tuple[str, str | None]], subject: str,
+                 body: str | None, files: list[str], thread_id: int | None,
+                 prepared: tuple[str, Scores] | None = None) -> Sorted:
+        def scores(group: str) -> Scores:
+            if prepared is not None and prepared[0] == group:
+                return prepared[1]
+            text = body if body is not None else self._body(pk)
+            return categorizer.keyword_scores(group, subject, text, files)
+
         order = [s for s in seen if s[0] in self.rules.order_mailboxes]
         if order:
-            return categorizer.sort_order(subject, body, files)
+            return categorizer.sort_order(subject, "", files, scores("order"))
         for _mailbox, via in seen:
             if via and via in self.rules.support_subtypes:
                 return Sorted(self.rules.support_subtypes[via], 1.0, f"via {via}")
         inherited = self._thread_subtype(thread_id, pk)
         if inherited:
             return Sorted(inherited, 0.9, "thread came in through the alias")
-        return categorizer.sort_support(subject, body, files)
+        return categorizer.sort_support(subject, "", files, scores("support"))
+
+    def _body(self, pk: int) -> str:
+        row = self.db.execute("SELECT body FROM messages WHERE id = ?", [pk]).fetchone()
+        return str(row[0] or "") if row else ""
 
     def _thread_subtype(self, thread_id: int | None, pk: int) -> str | None:
         if thread_id is None or not self.rules.support_subtypes:

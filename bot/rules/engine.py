@@ -80,7 +80,7 @@ class RulesEngine:
 
     # -- the Archive hook ----------------------------------------------------------------------
     def index_new(self, db: Database, message_ids: list[int], mails: Mapping[int, ParsedMail] | None = None) -> None:
-        self.categories.index_new(db, message_ids)
+        self.categories.index_new(db, message_ids, mails)
 
     # -- parts, built when first used ----------------------------------------------------------
     @cached_property

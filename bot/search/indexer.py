@@ -105,7 +105,7 @@ class SearchIndex:
             ready = prepared.get(row[0])
             doc = self.document(row, customers, ready)
             docs.append(doc)
-            words: set[str] = set(ready[2]) if ready else set()
+            words: set[str] = set(ready[2].split()) if ready else set()
             for field in doc[3:] if ready else doc[1:]:
                 if field:
                     words |= vocabulary_words(field)
