@@ -204,18 +204,27 @@ def evaluate(db: Database, policies: Policies, now: datetime, *, full: bool = Fa
                 _collect(db, _waiting_queries(policies, scoped=not full, resolved=_any_resolved(db), memo=memo,
                                               note=memo))
                 _remember_solutions(db, verdicts)
+                kept = 0  # open items whose clock still runs
                 if any_open:
+                    kept = db.execute(f"SELECT count(*) FROM sla_items i WHERE i.closed_at IS NULL{scope}").fetchone()[0]
                     result.closed = _close_stopped(db, policies, now_s, scope=scope)
+                    kept -= result.closed
                 reopened = _reopen(db) if reopenable else 0
-                arm = _arm(WaitingQuery("SELECT * FROM temp.sla_found", []), policies, groups, known=any_open is not None)
-                result.opened = reopened + _open_new(db, [arm], now_s)
+                result.opened = reopened
+                # each clock has at most one item: when as many items run as clocks were found, none is new
+                if db.execute("SELECT count(*) FROM temp.sla_found").fetchone()[0] > kept + reopened:
+                    arm = _arm(WaitingQuery("SELECT * FROM temp.sla_found", []), policies, groups, known=True)
+                    result.opened += _open_new(db, [arm], now_s)
                 db.execute("DROP TABLE temp.sla_found")
             else:  # nothing to close or reopen (a first run): the clocks go straight into sla_items
                 split = _waiting_queries(policies, scoped=not full, resolved=_any_resolved(db), memo=memo, split=True,
                                          note=memo)
+                # closed items may hold some of these clocks (an item is never opened twice); with no item at
+                # all, nothing is looked up (the two batches never find the same clock)
+                known = db.execute("SELECT 1 FROM sla_items LIMIT 1").fetchone() is not None
                 # the few clocks worked out row by row read sla_items: an INSERT of their own (else SQLite
                 # would first copy every row of the one INSERT aside, as it reads the table it writes)
-                batches = [[_arm(q, policies, groups, known=False) for q in split if q.reads_items == part]
+                batches = [[_arm(q, policies, groups, known=known) for q in split if q.reads_items == part]
                            for part in (False, True)]
                 result.opened = sum(_open_new(db, arms, now_s) for arms in batches if arms)
                 _remember_solutions(db, verdicts)
@@ -245,13 +254,19 @@ def _collect(db: Database, queries: list[WaitingQuery]) -> None:
 
 
 def _close_stopped(db: Database, policies: Policies, now_s: int, *, scope: str) -> int:
-    """Open items (in scope) whose clock no longer runs: closed with the reply or solution that stopped them."""
-    stopped = db.execute(
-        f"""SELECT i.id, i.thread_id, i.mailbox, i.kind, i.started, i.message FROM sla_items i
-            WHERE i.closed_at IS NULL{scope}
-              AND NOT EXISTS (SELECT 1 FROM temp.sla_found f
-                              WHERE f.message = i.message AND f.mailbox = i.mailbox AND f.kind = i.kind)"""
+    """Open items (in scope) whose clock no longer runs: closed with the reply or solution that stopped them.
+    An item whose clock runs in another thread (its message was re-threaded) moves there."""
+    rows = db.execute(
+        f"""SELECT id, thread_id, mailbox, kind, started, message, found FROM (
+                SELECT i.id, i.thread_id, i.mailbox, i.kind, i.started, i.message,
+                       (SELECT f.thread_id FROM temp.sla_found f
+                        WHERE f.message = i.message AND f.mailbox = i.mailbox AND f.kind = i.kind) AS found
+                FROM sla_items i WHERE i.closed_at IS NULL{scope})
+            WHERE found IS NOT thread_id"""
     ).fetchall()
+    db.conn.executemany("UPDATE sla_items SET thread_id = ? WHERE id = ?",
+                        [(found, item_id) for item_id, *_, found in rows if found is not None])
+    stopped = [row[:6] for row in rows if row[6] is None]
     for item_id, thread_id, mailbox, kind, started, message in stopped:
         summary = "sla_open" if kind == "first_response" else "sla_first"
         other = db.execute(f"SELECT message FROM {summary} WHERE thread_id = ? AND mailbox = ?",
@@ -265,9 +280,12 @@ def _close_stopped(db: Database, policies: Policies, now_s: int, *, scope: str) 
 
 def _reopen(db: Database) -> int:
     """Clocks closed only because another message had taken their place (an older message imported
-    later) or they had dropped out, which run again: open again, with the alerts already sent kept."""
+    later) or they had dropped out, which run again: open again (in the thread the clock runs in), with
+    the alerts already sent kept."""
     return max(0, db.execute(
-        """UPDATE sla_items SET closed_at = NULL, close_reason = NULL, closed_by = NULL
+        """UPDATE sla_items SET closed_at = NULL, close_reason = NULL, closed_by = NULL, thread_id = (
+               SELECT f.thread_id FROM temp.sla_found f
+               WHERE f.message = sla_items.message AND f.mailbox = sla_items.mailbox AND f.kind = sla_items.kind)
            WHERE close_reason IN ('superseded', 'dropped') AND EXISTS (
                SELECT 1 FROM temp.sla_found f
                WHERE f.message = sla_items.message AND f.mailbox = sla_items.mailbox AND f.kind = sla_items.kind)"""
@@ -306,8 +324,10 @@ def _arm(
     offset` of the piece the start falls in (temp.sla_piece): an indexed lookup, no Python call (but
     outside the tabulated window, or on a calendar that cannot be tabulated, `mailroom_sla_add`).
     A query of one mailbox and kind gets its clock as constants; a mixed one joins temp.sla_clock.
-    `known`: some clocks in scope already have items, skipped before any computing (on a first run
-    nothing is known, and the unique key alone keeps inserts exactly-once).
+    `known`: some clocks may already have items, skipped before any computing: an item is opened once per
+    (message, mailbox, kind) — an open one is in the clock's thread (`sla_items_open`), a closed one is
+    found by message (`sla_items_closed_message`); see migration m005. With no item at all, nothing is
+    looked up.
     """
     tag = f"a{id(query)}"  # names of this arm's parameters
     params = [(f"{tag}_{n}", value) for n, value in enumerate(query.params)]
@@ -335,8 +355,10 @@ def _arm(
         clock_join = """JOIN temp.sla_clock k ON k.mailbox = q.mailbox AND k.kind = q.kind
             LEFT JOIN temp.sla_piece p ON p.grp = k.grp AND p.lo = (  -- no lookup at all when k.grp is NULL
                 SELECT max(x.lo) FROM temp.sla_piece x WHERE x.grp = k.grp AND x.lo <= q.started)"""
-    skip_known = ("WHERE NOT EXISTS (SELECT 1 FROM sla_items i "
-                  "WHERE i.message = q.message AND i.mailbox = q.mailbox AND i.kind = q.kind)") if known else ""
+    skip_known = ("WHERE NOT EXISTS (SELECT 1 FROM sla_items i WHERE i.thread_id = q.thread_id AND i.closed_at IS NULL"
+                  " AND i.message = q.message AND i.mailbox = q.mailbox AND i.kind = q.kind)"
+                  " AND NOT EXISTS (SELECT 1 FROM sla_items i WHERE i.message = q.message AND i.closed_at IS NOT NULL"
+                  " AND i.mailbox = q.mailbox AND i.kind = q.kind)") if known else ""
     return (f"""SELECT q.message, q.thread_id, q.mailbox, q.kind, {policy} AS policy, q.started, {at["w"]} AS w,
                        {at["d"]} AS d, {at["e"]} AS e, {fingerprint} AS fingerprint
                 FROM ({sql}) q {clock_join} {skip_known}""", params)

@@ -322,3 +322,64 @@ def m004_summaries_by_mailbox(db: Database) -> None:
         CREATE INDEX sla_first_by_mailbox ON sla_first (mailbox, thread_id, at, message);
         """
     )
+
+
+_M005_ITEM_COLUMNS = (  # (frozen with m005)
+    "id, message, thread_id, mailbox, kind, policy, started, warn_at, due_at, escalate_at, fingerprint, state, "
+    "alerted, created_at, closed_at, close_reason, closed_by, acked_at, acked_by, snoozed_until, snoozed_by"
+)
+
+
+@sla_migrations()
+def m005_items_without_unique_key(db: Database) -> None:
+    """`sla_items` rebuilt without its UNIQUE (message, mailbox, kind) key, and the few summary rows
+    whose first response needs a second look (`sla_open.maybe_ack <> 0`) indexed on their own.
+
+    The unique key repeated both strings of every item: with it, a first evaluation of 100,000 threads
+    wrote 28 MB (WAL, then the checkpoint); without it and with the closed items' index below, 20 MB.
+    One item per (message, mailbox, kind) is kept by the engine, the only writer of new items (inside
+    BEGIN IMMEDIATE): before opening a clock it looks for an open item in the clock's thread
+    (`sla_items_open`) and for a closed one by message (`sla_items_closed_message`, replacing
+    `sla_items_closed` on closed_at, which no query used). So an open item's thread_id must follow its
+    message when mail is re-threaded: evaluation moves it (both threads are dirty then), and this
+    migration moves the open items left behind before. Statements one by one, not executescript
+    (which would commit before the migration is recorded).
+    """
+    for statement in (
+        """CREATE TABLE sla_items_new (
+            id INTEGER PRIMARY KEY,
+            message INTEGER NOT NULL,          -- messages.id of the waiting customer message
+            thread_id INTEGER NOT NULL,        -- while open: the message's thread (moved with it)
+            mailbox TEXT NOT NULL,             -- the shared mailbox (alias targets, not aliases)
+            kind TEXT NOT NULL,                -- first_response | initial_solution
+            policy TEXT NOT NULL,              -- name of the [sla.NAME] policy
+            started INTEGER NOT NULL,          -- epoch seconds: when the clock started
+            warn_at INTEGER NOT NULL,          -- epoch instants of the levels, on the policy's calendar
+            due_at INTEGER NOT NULL,
+            escalate_at INTEGER NOT NULL,
+            fingerprint TEXT NOT NULL,         -- the policy version the instants were computed with
+            state TEXT NOT NULL DEFAULT 'ok',  -- as of the last evaluation: ok | warning | breached | escalated
+            alerted INTEGER NOT NULL DEFAULT 0, -- highest level enqueued: 0 none, 1 warning, 2 breached, 3 escalated
+            created_at INTEGER NOT NULL,
+            closed_at INTEGER,                 -- NULL while open
+            close_reason TEXT,                 -- replied | solved | resolved | superseded | dropped
+            closed_by TEXT,                    -- message id (RFC) of the reply, or the person who resolved
+            acked_at INTEGER,
+            acked_by TEXT,
+            snoozed_until INTEGER,
+            snoozed_by TEXT
+        )""",
+        f"INSERT INTO sla_items_new ({_M005_ITEM_COLUMNS}) SELECT {_M005_ITEM_COLUMNS} FROM sla_items ORDER BY id",
+        "DROP TABLE sla_items",
+        "ALTER TABLE sla_items_new RENAME TO sla_items",
+        """UPDATE sla_items SET thread_id = (SELECT m.thread_id FROM messages m WHERE m.id = sla_items.message)
+           WHERE closed_at IS NULL AND EXISTS (SELECT 1 FROM messages m WHERE m.id = sla_items.message
+                                               AND m.thread_id IS NOT NULL AND m.thread_id <> sla_items.thread_id)""",
+        "CREATE INDEX sla_items_open ON sla_items(thread_id) WHERE closed_at IS NULL",
+        "CREATE INDEX sla_items_closed_message ON sla_items(message) WHERE closed_at IS NOT NULL",
+        "CREATE INDEX sla_items_resolved ON sla_items(thread_id, mailbox, closed_at) "
+        "WHERE close_reason = 'resolved' AND kind = 'first_response'",
+        "CREATE INDEX sla_items_reopenable ON sla_items(message) WHERE close_reason IN ('superseded', 'dropped')",
+        "CREATE INDEX sla_open_second_look ON sla_open(mailbox, thread_id) WHERE maybe_ack <> 0",
+    ):
+        db.execute(statement)

@@ -148,9 +148,10 @@ def _solution_memo(db: Database, policies: Policies) -> bool:
     return True
 
 
-def _solution_judge(db: Database, policies: Policies) -> list[tuple[int, int]] | None:
+def _solution_judge(db: Database, policies: Policies) -> list[int] | None:
     """Verdicts to remember: the list `mailroom_judge_solution` notes each reply it judges in (as
-    `mailroom_has_solution` would), for `_remember_solutions` once the clocks are found.
+    `mailroom_has_solution` would), for `_remember_solutions` once the clocks are found; each as one
+    integer, `message * 2 + verdict`, so they go in as one JSON array.
 
     Judged while finding the clocks, not in a pass of their own before: each after-sales thread and
     its replies are read once (a first evaluation of 100,000 threads: a fifth less time). Only replies
@@ -160,20 +161,23 @@ def _solution_judge(db: Database, policies: Policies) -> list[tuple[int, int]] |
     if not policies.mailboxes("initial_solution") or not _solution_memo(db, policies):
         return None
     keywords = next(c.keywords for c in policies.clocks.values() if c.kind == "initial_solution")
-    verdicts: list[tuple[int, int]] = []
+    verdicts: list[int] = []
 
     def judge(message: int, subject: str | None, body: str | None) -> int:
         verdict = int(has_solution(subject, body, keywords))
-        verdicts.append((message, verdict))
+        verdicts.append(message * 2 + verdict)
         return verdict
 
     db.conn.create_function("mailroom_judge_solution", 3, judge)  # not deterministic: it notes what it judged
     return verdicts
 
 
-def _remember_solutions(db: Database, verdicts: list[tuple[int, int]] | None) -> None:
+def _remember_solutions(db: Database, verdicts: list[int] | None) -> None:
+    """The verdicts `_solution_judge` noted, in one statement (a first evaluation of 100,000 threads notes
+    21,666: 4 ms, against 18 ms for an executemany)."""
     if verdicts:
-        db.conn.executemany("INSERT OR IGNORE INTO sla_solutions (message, solution) VALUES (?, ?)", verdicts)
+        db.execute("INSERT OR IGNORE INTO sla_solutions (message, solution) SELECT value >> 1, value & 1 "
+                   "FROM json_each(?)", [json.dumps(verdicts)])
         verdicts.clear()
 
 
@@ -240,5 +244,5 @@ def _judge_acknowledgements(db: Database, *, scoped: bool) -> None:
         "UPDATE sla_mail SET maybe_ack = CASE WHEN EXISTS (SELECT 1 FROM messages a WHERE a.id = sla_mail.message"
         " AND mailroom_is_ack(a.body, a.from_name)) THEN 2 ELSE 0 END"
         f" WHERE (thread_id, mailbox, at, message) IN (SELECT thread_id, mailbox, at, message FROM sla_open"
-        f" WHERE maybe_ack = 1{scope})"
+        f" WHERE maybe_ack <> 0 AND maybe_ack = 1{scope})"  # (the first term: the partial index sla_open_second_look)
     )
