@@ -104,12 +104,11 @@ class Archive:
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 mail.message_id, fingerprint, thread_id, date, mail.date_offset, mail.from_addr, mail.from_name,
-                json.dumps(mail.to), json.dumps(mail.cc), mail.subject, mail.subject_norm, mail.in_reply_to,
-                json.dumps(mail.references), int(mail.auto_submitted), int(mail.is_bounce), int(mail.is_list),
+                _json(mail.to), _json(mail.cc), mail.subject, mail.subject_norm, mail.in_reply_to,
+                _json(mail.references), int(mail.auto_submitted), int(mail.is_bounce), int(mail.is_list),
                 mail.precedence, direction, person_id, customer_id, mail.body,
-                json.dumps([{"name": a.name, "type": a.type, "size": a.size} for a in mail.attachments],
-                           ensure_ascii=False),
-                int(bool(mail.attachments)), json.dumps(mail.defects, ensure_ascii=False), mail.size, now,
+                _json([{"name": a.name, "type": a.type, "size": a.size} for a in mail.attachments], ensure_ascii=False),
+                int(bool(mail.attachments)), _json(mail.defects, ensure_ascii=False), mail.size, now,
             ],
         )
         message_pk = int(cursor.lastrowid or 0)
@@ -157,12 +156,9 @@ class Archive:
     def _thread(self, mail: ParsedMail, customer_id: int | None, date: str | None) -> int:
         """References/In-Reply-To first; else the same normalised subject and customer within 30 days."""
         related = [*mail.references, *([mail.in_reply_to] if mail.in_reply_to else []), mail.message_id]
-        thread_id = None
-        for msgid in related:
-            row = self.db.execute("SELECT thread_id FROM thread_keys WHERE msgid = ?", [msgid]).fetchone()
-            if row:
-                thread_id = row[0]
-                break
+        marks = ", ".join("?" * len(related))
+        known = dict(self.db.execute(f"SELECT msgid, thread_id FROM thread_keys WHERE msgid IN ({marks})", related))
+        thread_id = next((known[msgid] for msgid in related if msgid in known), None)
         subject_norm = mail.subject_norm
         if thread_id is None and subject_norm and customer_id is not None:
             thread_id = self._thread_by_subject(subject_norm, customer_id, mail)
@@ -198,3 +194,7 @@ class Archive:
             return int(row[0])
         gap = abs(mail.date - parse_instant(row[1]))
         return int(row[0]) if gap <= THREAD_SUBJECT_WINDOW else None
+
+
+def _json(items: list, *, ensure_ascii: bool = True) -> str:
+    return json.dumps(items, ensure_ascii=ensure_ascii) if items else "[]"
