@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 
+from bot.mail.mime import message_from_bytes
+
 CHARSET_ALIASES = {
     "x-gbk": "gb18030",
     "gbk": "gb18030",
@@ -51,7 +53,6 @@ _BREAKS = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
-_FIELD_NAME = re.compile(r"[\041-\071\073-\176]+")
 _NOT_SIMPLE = re.compile(r'["()\\:;\[\]\r\n\udc80-\udcff]')
 _ADDR_SPEC = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+"
 _SIMPLE_ADDRESS = re.compile(rf"[ \t]*(?:([A-Za-z0-9 \t!#$%&'*+/=?^_`{{|}}~-]*?)[ \t]*<({_ADDR_SPEC})>|({_ADDR_SPEC}))[ \t]*")
@@ -322,11 +323,14 @@ def _walk_parts(msg: Message, defects: list[str]) -> tuple[str, list[Attachment]
         if part.is_multipart():
             continue
         ctype = part.get_content_type()
-        disposition = str(part.get("Content-Disposition", "")).split(";", 1)[0].strip().lower()
-        try:
-            filename = part.get_filename()
-        except Exception:  # noqa: BLE001
-            filename = None
+        disposition_header = str(part.get("Content-Disposition", ""))
+        disposition = disposition_header.split(";", 1)[0].strip().lower()
+        filename = None
+        if "name" in disposition_header.lower() or "name" in str(part.get("Content-Type", "")).lower():
+            try:  # (filename= or name= parameters, RFC 2231 ones included, all contain "name")
+                filename = part.get_filename()
+            except Exception:  # noqa: BLE001
+                filename = None
         if filename:
             filename = decode_header(filename, defects, "attachment name")
         is_text = ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename
@@ -363,55 +367,6 @@ def _payload_size(part: Message) -> int:
     if str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
         return len(payload.replace("\n", "").replace("\r", "")) * 3 // 4
     return len(payload)
-
-
-def _header_end(raw: bytes) -> int:
-    """Where the body starts: after the first empty line (LF or CRLF), or -1 without one."""
-    ends = [found + len(blank) for blank in (b"\n\n", b"\n\r\n") if (found := raw.find(blank)) >= 0]
-    return min(ends, default=-1)
-
-
-def message_from_bytes(raw: bytes) -> Message:
-    """compat32's parse of `raw`, faster for the common single-part message.
-
-    The feed parser reads a message line by line in Python, yet a single-part message's payload is
-    simply everything after the header block, and a clean header block is a few lines of `Name: value`.
-    So those are read directly, and the feed parser runs only when the message is multipart or
-    message/*, or its header block is anything but clean (a Unix From line, a line that is not a header,
-    a lone CR): the result is the same Message either way."""
-    split = _header_end(raw)
-    headers = _clean_headers(raw[:split].decode("ascii", "surrogateescape")) if split >= 0 else None
-    if headers is None:
-        return email.message_from_bytes(raw)
-    msg = Message()
-    for name, value in headers:
-        msg.set_raw(name, value)
-    if msg.get_content_maintype() in ("multipart", "message"):
-        return email.message_from_bytes(raw)
-    msg.set_payload(raw[split:].decode("ascii", "surrogateescape"))
-    return msg
-
-
-def _clean_headers(head: str) -> list[tuple[str, str]] | None:
-    """The (name, value) pairs of a header block ending with its empty line, as the compat32 feed parser
-    reads them (values unfolded only by joining their lines, trailing line break removed); None when
-    the block holds anything the feed parser treats specially."""
-    lines = head.split("\n")[:-2]  # the empty line, and what follows its line break
-    headers: list[tuple[str, str]] = []
-    for line in lines:
-        if "\r" in line[:-1]:
-            return None
-        if line[:1] in (" ", "\t"):
-            if not headers:
-                return None
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value}\n{line}")
-            continue
-        name, colon, value = line.partition(":")
-        if not colon or not name or not _FIELD_NAME.fullmatch(name) or line.startswith("From "):
-            return None
-        headers.append((name, value.lstrip(" \t")))
-    return [(name, value.rstrip("\r\n")) for name, value in headers]
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
