@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlite_utils import Database
 
@@ -19,10 +19,15 @@ from bot.directory import Directory
 from bot.mail.parse import ParsedMail
 from bot.mail.prepare import Extra, MailPreparer
 
+if TYPE_CHECKING:
+    from bot.rules.categories import Sorted
+
 THREAD_SUBJECT_WINDOW = timedelta(days=30)
 Outcome = Literal["new", "duplicate", "seen"]
 Indexer = Callable[[Database, list[int], Mapping[int, ParsedMail]], None]
 """Called with each batch's new row ids and their parsed mail (for work done at parse time)."""
+Categorize = Callable[[ParsedMail, list["Sighting"], int], "Sorted | None"]
+"""Sorts a new message into a category before its row is written (bot.rules.categories)."""
 PrepareHook = Callable[[str | None], Extra | None]
 """Given the mailbox an import or sync files mail under (None: found from the headers), a picklable
 step to run where mail is parsed, or None."""
@@ -52,13 +57,14 @@ class Archive:
     """The archive's write side. Indexers registered in `indexers` see each committed batch's new rows."""
 
     def __init__(self, db: Database, directory: Directory, clock: Clock, *, indexers: list[Indexer] | None = None,
-                 prepare_hooks: list[PrepareHook] | None = None):
+                 prepare_hooks: list[PrepareHook] | None = None, categorize: Categorize | None = None):
         self.db = db
         self.directory = directory
         self.clock = clock
         self.customers = CustomerBook(db, directory)
         self.indexers = list(indexers or [])
         self.prepare_hooks = list(prepare_hooks or [])
+        self.categorize = categorize
         self._pending: dict[int, ParsedMail] = {}
 
     def preparer(self, mailbox: str | None = None) -> MailPreparer:
@@ -96,12 +102,13 @@ class Archive:
         customer_id = self._customer(mail, direction, now)
         date = iso(mail.date) if mail.date else None
         thread_id = self._thread(mail, customer_id, date)
+        category = self.categorize(mail, sightings, thread_id) if self.categorize else None
         cursor = self.db.execute(
             """INSERT INTO messages (message_id, fingerprint, thread_id, date, date_offset, from_addr, from_name, to_addrs,
                 cc_addrs, subject, subject_norm, in_reply_to, refs, auto_submitted, is_bounce, is_list,
                 precedence, direction, person_id, customer_id, body, attachments, has_attachments, defects,
-                size, archived_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                size, archived_at, category, category_confidence)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 mail.message_id, fingerprint, thread_id, date, mail.date_offset, mail.from_addr, mail.from_name,
                 _json(mail.to), _json(mail.cc), mail.subject, mail.subject_norm, mail.in_reply_to,
@@ -109,6 +116,7 @@ class Archive:
                 mail.precedence, direction, person_id, customer_id, mail.body,
                 _json([{"name": a.name, "type": a.type, "size": a.size} for a in mail.attachments], ensure_ascii=False),
                 int(bool(mail.attachments)), _json(mail.defects, ensure_ascii=False), mail.size, now,
+                category.category if category else None, category.confidence if category else None,
             ],
         )
         message_pk = int(cursor.lastrowid or 0)

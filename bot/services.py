@@ -23,8 +23,9 @@ class Services:
 
     @cached_property
     def archive(self) -> Archive:
+        categories = self.rules.categories
         return Archive(self.db, self.directory, self.clock, indexers=self.indexers(),
-                       prepare_hooks=[self.rules.categories.prepare_hook(self.directory)])
+                       prepare_hooks=[categories.prepare_hook(self.directory)], categorize=categories.categorize_new)
 
     @cached_property
     def audit(self) -> AuditLog:

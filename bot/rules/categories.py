@@ -37,13 +37,14 @@ from bot.rules.settings import ORDER_CATEGORIES, Rules
 from bot.rules.text import KeywordTable, example_key, file_words, merge, own_text
 
 if TYPE_CHECKING:
-    from bot.archive import PrepareHook
+    from bot.archive import PrepareHook, Sighting
     from bot.services import Services
 
 SUBJECT_WEIGHT, FILE_WEIGHT, BODY_WEIGHT = 3.0, 2.0, 1.0
 EXAMPLE_BONUS = 12.0
 CHUNK = 1000
 PREPARED_KEY = "categories"
+DECIDED_KEY = "categories.decided"
 
 ORDER_WORDS: dict[str, dict[str, float]] = {
     "po": {
@@ -255,15 +256,32 @@ class CategoryService:
             return ParseTimeScores(Categorizer(self.rules), directory, mailbox)
         return hook
 
+    def categorize_new(self, mail: ParsedMail, sightings: list["Sighting"], thread_id: int) -> Sorted | None:
+        """Archive hook, before a new message's row is written: its category, so the row is written once
+        (rewriting it later rewrites its whole body). None when it is not order or support mail, or was
+        not scored at parse time; the queue (filled by the sighting trigger) then decides as always."""
+        seen = {(s.mailbox, s.via) for s in sightings if s.mailbox in self.boxes}
+        prepared = mail.prepared.get(PREPARED_KEY)
+        if not seen or prepared is None or not self.rules.categories.enabled:
+            return None
+        files = [a.name for a in mail.attachments]
+        decided = self.sort_one(self.categorizer(), 0, list(seen), mail.subject, mail.body, files, thread_id,
+                                prepared)  # type: ignore[arg-type]
+        mail.prepared[DECIDED_KEY] = seen
+        return decided
+
     def index_new(self, db: Database, message_ids: list[int], mails: Mapping[int, ParsedMail] | None = None) -> None:
         """Archive indexer (inside the batch's transaction): sort whatever the sighting trigger queued."""
         if message_ids:
-            prepared = {pk: mail.prepared[PREPARED_KEY] for pk, mail in (mails or {}).items()
-                        if PREPARED_KEY in mail.prepared}
-            self.drain(prepared)  # type: ignore[arg-type]
+            mails = mails or {}
+            prepared = {pk: mail.prepared[PREPARED_KEY] for pk, mail in mails.items() if PREPARED_KEY in mail.prepared}
+            decided = {pk: mail.prepared[DECIDED_KEY] for pk, mail in mails.items() if DECIDED_KEY in mail.prepared}
+            self.drain(prepared, decided)  # type: ignore[arg-type]
 
-    def drain(self, prepared: Mapping[int, tuple[str, Scores]] | None = None) -> int:
-        """Sort every queued message seen in an order or support mailbox; empty the queue. No commit."""
+    def drain(self, prepared: Mapping[int, tuple[str, Scores]] | None = None,
+              decided: Mapping[int, set[tuple[str, str | None]]] | None = None) -> int:
+        """Sort every queued message seen in an order or support mailbox; empty the queue. No commit.
+        `decided`: messages sorted as their row was written, with the sightings they were sorted by."""
         if not self.rules.categories.enabled:
             self.db.execute("DELETE FROM category_queue")
             return 0
@@ -273,7 +291,7 @@ class CategoryService:
                                                     [CHUNK])]
             if not queued:
                 return done
-            done += self.sort_messages(queued, prepared)
+            done += self.sort_messages(queued, prepared, decided)
             marks = ", ".join("?" for _ in queued)
             self.db.execute(f"DELETE FROM category_queue WHERE message IN ({marks})", queued)
 
@@ -292,9 +310,11 @@ class CategoryService:
             done += self.sort_messages(ids[start:start + CHUNK])
         return done
 
-    def sort_messages(self, ids: list[int], prepared: Mapping[int, tuple[str, Scores]] | None = None) -> int:
+    def sort_messages(self, ids: list[int], prepared: Mapping[int, tuple[str, Scores]] | None = None,
+                      decided: Mapping[int, set[tuple[str, str | None]]] | None = None) -> int:
         """Sort these messages (those not in an order/support mailbox are left alone); returns how many.
-        `prepared`: keyword scores computed at parse time, by message id."""
+        `prepared`: keyword scores computed at parse time; `decided`: messages already sorted with these
+        sightings (left as they are unless they have more now). Rows are rewritten only when they change."""
         boxes = self.boxes
         if not ids or not boxes:
             return 0
@@ -306,8 +326,11 @@ class CategoryService:
             [*ids, *boxes],
         ):
             sightings.setdefault(message, []).append((mailbox, via))
+        decided = decided or {}
+        done = len([pk for pk, seen in sightings.items() if decided.get(pk) == set(seen)])
+        sightings = {pk: seen for pk, seen in sightings.items() if decided.get(pk) != set(seen)}
         if not sightings:
-            return 0
+            return done
         wanted = list(sightings)
         marks = ", ".join("?" for _ in wanted)
         corrected = {r[0]: r[1] for r in self.db.execute(
@@ -316,19 +339,21 @@ class CategoryService:
         prepared = prepared or {}
         body_column = "NULL" if all(pk in prepared for pk in wanted) else "body"
         rows = self.db.execute(
-            f"SELECT id, subject, {body_column}, attachments, thread_id FROM messages WHERE id IN ({marks})", wanted
+            f"SELECT id, subject, {body_column}, attachments, thread_id, category, category_confidence "
+            f"FROM messages WHERE id IN ({marks})", wanted
         ).fetchall()
         categorizer = self.categorizer()
         updates = []
-        for pk, subject, body, attachments, thread_id in rows:
+        for pk, subject, body, attachments, thread_id, category, confidence in rows:
             if pk in corrected:
-                updates.append((corrected[pk], 1.0, pk))
-                continue
-            result = self.sort_one(categorizer, pk, sightings[pk], subject, body, _names(attachments), thread_id,
-                                   prepared.get(pk))
-            updates.append((result.category, result.confidence, pk))
+                result = Sorted(corrected[pk], 1.0)
+            else:
+                result = self.sort_one(categorizer, pk, sightings[pk], subject, body, _names(attachments), thread_id,
+                                       prepared.get(pk))
+            if (result.category, result.confidence) != (category, confidence):
+                updates.append((result.category, result.confidence, pk))
         self.db.conn.executemany("UPDATE messages SET category = ?, category_confidence = ? WHERE id = ?", updates)
-        return len(updates)
+        return done + len(rows)
 
     def sort_one(self, categorizer: Categorizer, pk: int, seen: list[tuple[str, str | None]], subject: str,
                  body: str | None, files: list[str], thread_id: int | None,
