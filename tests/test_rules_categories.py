@@ -203,3 +203,23 @@ def test_parse_time_scores_of_another_group_are_not_used(lab: Lab) -> None:
     assert db.execute("SELECT category FROM messages WHERE id = ?", [pk]).fetchone()[0] == "exception"
     categories.sort_messages([pk], {pk: ("order", {"po": 99.0})})
     assert db.execute("SELECT category FROM messages WHERE id = ?", [pk]).fetchone()[0] == "po"
+
+
+def test_new_order_mail_is_sorted_as_its_row_is_written(lab: Lab) -> None:
+    """Sorting before the INSERT spares rewriting the row (and its body); a later sighting still re-sorts."""
+    db = lab.services.db
+    db.executescript("""
+        CREATE TEMP TABLE category_updates (message INTEGER);
+        CREATE TEMP TRIGGER count_category_updates AFTER UPDATE OF category_confidence ON messages
+        BEGIN INSERT INTO category_updates VALUES (NEW.id); END;
+    """)
+    raw = eml("Complaint: wrong B/L and packing list", "The packing list is wrong, this is a complaint.",
+              to=[SUPPORT])
+    lab.add(raw)
+    row = db.execute("SELECT id, category FROM messages WHERE message_id = ?", [msgid_of(raw)]).fetchone()
+    assert row[1] == "complaint"
+    assert db.execute("SELECT count(*) FROM temp.category_updates").fetchone()[0] == 0
+    lab.add(raw, mailbox=ORDER)  # the same letter seen in order@ later: sorted again, as order mail
+    lab.scan()
+    assert db.execute("SELECT category FROM messages WHERE id = ?", [row[0]]).fetchone()[0] == "shipping"
+    assert db.execute("SELECT count(*) FROM temp.category_updates").fetchone()[0] == 1
