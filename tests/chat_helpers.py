@@ -112,7 +112,7 @@ class FakeApi:
         with self._lock:
             return [c for c in self.calls if c.path.endswith(suffix)]
 
-    def wait_for(self, suffix: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+    def wait_for(self, suffix: str, count: int = 1, timeout: float = 30.0) -> list[Call]:
         """Poll (bounded) until `count` calls to a path ending in `suffix` arrived."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
