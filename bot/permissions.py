@@ -2,7 +2,7 @@
 
 Defaults, as the guide suggests: the mailbox's team and managers/admins may read; the team may reply;
 leads, managers and admins may delete; export is for managers and admins, and only admins for
-after-sales and audit mailboxes (the guide restricts export there).
+after-sales and audit mailboxes (the guide restricts export there). A person's personal mailbox is theirs.
 """
 
 from typing import Literal
@@ -24,9 +24,11 @@ class Permissions:
         self.directory = directory
 
     def can(self, person: Person, right: Right, mailbox_address: str) -> bool:
+        """Shared mailboxes by their rights; a person's own personal mailbox (synced from their
+        `[people.imap]`, filed under their address) is theirs; any other address is for admins."""
         mailbox = self.directory.mailboxes.get(mailbox_address)
         if mailbox is None:
-            return person.role == "admin"
+            return person.role == "admin" or bool(mailbox_address) and mailbox_address == person.email
         rights = self.directory.config.permissions.get(mailbox.address)
         principals = getattr(rights, right) if rights else []
         if principals:

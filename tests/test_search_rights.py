@@ -145,3 +145,17 @@ def test_cli_search_json_shape_and_rights(demo_dir: Path) -> None:
     assert runner.invoke(cli, [*base, "search", "mailbox:nowhere"]).exit_code == 1
     reindexed = runner.invoke(cli, [*base, "reindex", "--full"])
     assert reindexed.exit_code == 0 and "indexed" in reindexed.output
+
+
+def test_a_personal_mailbox_belongs_to_its_person_alone(demo_services: Services) -> None:
+    """Mail synced from someone's `[people.imap]` is filed under their address: theirs to read and export,
+    nobody else's below admin, in search and in every other rights check alike."""
+    directory, permissions = demo_services.directory, demo_services.permissions
+    amy, li = directory.find_person("amy"), directory.find_person("li")
+    admin = directory.admins()[0]
+    assert amy is not None and li is not None and amy.email != li.email
+    for right in ("read", "reply", "export"):
+        assert permissions.can(amy, right, amy.email)
+        assert not permissions.can(li, right, amy.email)
+        assert permissions.can(admin, right, amy.email)
+    assert not permissions.can(amy, "read", "")

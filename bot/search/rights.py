@@ -1,12 +1,12 @@
 """Who may see which archived message: the search's view of bot/permissions.py.
 
 A message is visible when ANY mailbox it was seen in is readable by the person; mail seen in no
-configured mailbox (mailbox '') is for admins only. A person may also read mail seen in their own
-personal mailbox (a sighting whose mailbox is their own address, from a personal IMAP sync).
+configured mailbox (mailbox '') is for admins only. A person's own personal mailbox (a sighting whose
+mailbox is their own address, from a personal IMAP sync) is theirs (`Permissions.can`).
 """
 
 from bot.config import Config, Person
-from bot.permissions import Permissions, Right
+from bot.permissions import Permissions
 
 RESTRICTED_ROLES = ("support", "audit")
 
@@ -25,15 +25,8 @@ def restricted_mailboxes(config: Config) -> set[str]:
     return restricted | set(config.permissions)
 
 
-def may(permissions: Permissions, person: Person, right: Right, mailbox: str) -> bool:
-    """`Permissions.can`, plus the person's own personal mailbox."""
-    if mailbox and mailbox == person.email:
-        return True
-    return permissions.can(person, right, mailbox)
-
-
 def visible(permissions: Permissions, person: Person, mailboxes: list[str]) -> bool:
     """A message seen in these mailboxes is visible when any one of them is readable."""
     if person.role == "admin":
         return True
-    return any(may(permissions, person, "read", m) for m in mailboxes)
+    return any(permissions.can(person, "read", m) for m in mailboxes)

@@ -15,7 +15,7 @@ from bot.permissions import Permissions
 from bot.search.engine import Result, SearchEngine
 from bot.search.export import Format, export_rows, write_csv, write_mbox
 from bot.search.indexer import SearchIndex
-from bot.search.rights import may, read_scope, restricted_mailboxes, visible
+from bot.search.rights import read_scope, restricted_mailboxes, visible
 from bot.search.synonyms import Synonyms
 
 EXPORT_LIMIT = 10_000
@@ -147,7 +147,7 @@ class SearchService:
         if not ids:
             raise CommandError(f"Nothing to export: no message you may read matches {text!r}.", code="no_results")
         boxes = self._mailboxes_of(ids)
-        lacking = sorted(b for b in boxes if not may(self.permissions, person, "export", b))
+        lacking = sorted(b for b in boxes if not self.permissions.can(person, "export", b))
         args = {"query": text, "format": fmt, "count": len(ids), "mailboxes": sorted(boxes)}
         if lacking:
             if self.restricted & boxes:
