@@ -33,6 +33,7 @@ from telegram.ext import (
 )
 
 from bot.adapters.base import ChatBot, UndeliverableError, unsent_target
+from bot.adapters.chunks import pack_lines, wrap_split
 from bot.errors import MailroomError
 from bot.reply import Block, Reply
 from bot.settings import PlatformSettings, secret
@@ -65,20 +66,11 @@ class Line:
 
     def split(self, limit: int) -> list[str]:
         """This line as HTML pieces of at most `limit` units, never cutting a tag or an entity."""
-        whole = self.html()
-        if units(whole) <= limit:
-            return [whole]
-        budget = limit - units(self.open) - units(self.close)
-        pieces, current, size = [], [], 0
-        for char in self.raw:
-            cost = units(escape(char, quote=False))
-            if size + cost > budget:
-                pieces.append("".join(current))
-                current, size = [], 0
-            current.append(char)
-            size += cost
-        pieces.append("".join(current))
-        return [Line(p, self.open, self.close).html() for p in pieces]
+        return wrap_split(self.raw, self.open, self.close, limit, units, _escape)
+
+
+def _escape(text: str) -> str:
+    return escape(text, quote=False)
 
 
 @dataclass
@@ -119,20 +111,7 @@ def render(reply: Reply, *, limit: int = MESSAGE_LIMIT) -> TelegramMessage:
         lines.extend(_lines(block))
     if not lines:
         lines = [Line(part) for part in (reply.text or " ").split("\n")]
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        for piece in line.split(limit):
-            cost = units(piece)
-            if current and size + 1 + cost > limit:
-                chunks.append("\n".join(current))
-                current, size = [], 0
-            size += cost + (1 if current else 0)
-            current.append(piece)
-    text = "\n".join(current)
-    if text.strip():
-        chunks.append(text)
+    chunks = pack_lines((piece for line in lines for piece in line.split(limit)), limit, units)
     keyboard: list[list[tuple[str, str]]] = []
     stored: dict[str, str] = {}
     row: list[tuple[str, str]] = []

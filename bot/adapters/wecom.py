@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 from bot.adapters.base import ChatBot, UndeliverableError, unsent_target
+from bot.adapters.chunks import pack_lines, wrap_split
 from bot.adapters.wecom_crypto import WecomCrypto, WecomCryptoError
 from bot.errors import MailroomError
 from bot.reply import Block, Reply
@@ -54,23 +55,6 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _wrap_split(raw: str, before: str, after: str, limit: int) -> list[str]:
-    """`before + raw + after`, split into pieces of at most `limit` UTF-8 bytes, each wrapped whole."""
-    whole = before + raw + after
-    if _size(whole) <= limit:
-        return [whole]
-    budget = limit - _size(before) - _size(after)
-    pieces, current, size = [], [], 0
-    for char in raw:
-        if size + _size(char) > budget:
-            pieces.append("".join(current))
-            current, size = [], 0
-        current.append(char)
-        size += _size(char)
-    pieces.append("".join(current))
-    return [before + p + after for p in pieces]
-
-
 def _lines(block: Block) -> list[tuple[str, str, str]]:
     if block.type == "heading":
         return [(block.text, "**", "**")]
@@ -95,21 +79,8 @@ def render(reply: Reply, *, limit: int = APP_MARKDOWN_BYTES, buttons_as_text: bo
         lines = [(line, "", "") for line in (reply.text or " ").split("\n")]
     if buttons_as_text:
         lines += [(f"{b.label}: send `{b.command}`", "> ", "") for b in reply.buttons]
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for raw, before, after in lines:
-        for piece in _wrap_split(raw, before, after, limit):
-            cost = _size(piece)
-            if current and size + 1 + cost > limit:
-                chunks.append("\n".join(current))
-                current, size = [], 0
-            size += cost + (1 if current else 0)
-            current.append(piece)
-    text = "\n".join(current)
-    if text.strip():
-        chunks.append(text)
-    return chunks or [" "]
+    pieces = (piece for raw, before, after in lines for piece in wrap_split(raw, before, after, limit, _size))
+    return pack_lines(pieces, limit, _size) or [" "]
 
 
 def cards_fit(reply: Reply) -> bool:
