@@ -202,3 +202,18 @@ def test_bulk_work_collects_garbage_rarely_then_restores_the_collector() -> None
         assert gc.get_threshold()[0] == 100_000
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_a_reply_with_thousands_of_references_is_threaded(tmp_path: Path) -> None:
+    """Even where SQLite allows only 999 parameters per statement (builds before 3.32)."""
+    import sqlite3
+
+    services = fresh_services(tmp_path)
+    services.db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    first = eml("hans@acme-trading.de", "inquiry@hengda-valves.com", "Valves", msgid="first@acme-trading.de")
+    refs = " ".join(f"<junk-{i}@nowhere.invalid>" for i in range(5_000)) + " <first@acme-trading.de>"
+    reply = eml("amy@hengda-valves.com", "hans@acme-trading.de", "Re: Valves", msgid="reply@hengda-valves.com",
+                extra=f"References: {refs}\n")
+    import_messages(services.archive, iter([("1", first), ("2", reply)]))
+    threads = {row[0] for row in services.db.execute("SELECT thread_id FROM messages")}
+    assert len(threads) == 1
