@@ -92,7 +92,7 @@ def archive(folder: Path, raws: list[bytes], *, with_rules: bool) -> tuple[Servi
     services = Services(load_config(config), Clock(NOW))
     load_crm_if_changed(services.db, services.config, services.directory, iso(NOW))
     indexers: list = [services.search.index.index_new]
-    hooks: list = []
+    hooks: list = [services.search.index.prepare_hook]
     categorize = None
     if with_rules:
         categories = services.rules.categories  # built (and its config validated) before the clock starts

@@ -94,7 +94,7 @@ def inferred_owner(db: Database, customer_id: int, *, now: datetime) -> Inferred
 def effective_owner(db: Database, directory: Directory, customer_id: int, *, now: datetime) -> tuple[str | None, str]:
     """(person_id, source): source is crm | assignment | handover | inferred | pool | none. Explicit beats inferred;
     an inferred owner must still be in the directory (people who left are skipped)."""
-    if _in_pool(db, customer_id):
+    if in_pool(db, customer_id):
         return None, "pool"
     explicit = owner_of(db, customer_id)
     if explicit is not None:
@@ -105,7 +105,7 @@ def effective_owner(db: Database, directory: Directory, customer_id: int, *, now
     return None, "none"
 
 
-def _in_pool(db: Database, customer_id: int) -> bool:
+def in_pool(db: Database, customer_id: int) -> bool:
     """A customer in the pool (公海, bot/rules/pool.py) has no owner until someone claims it."""
     try:
         return db.execute("SELECT 1 FROM customer_pool WHERE customer_id = ?", [customer_id]).fetchone() is not None

@@ -25,7 +25,8 @@ class Services:
     def archive(self) -> Archive:
         categories = self.rules.categories
         return Archive(self.db, self.directory, self.clock, indexers=self.indexers(),
-                       prepare_hooks=[categories.prepare_hook(self.directory)], categorize=categories.categorize_new)
+                       prepare_hooks=[self.search.index.prepare_hook, categories.prepare_hook(self.directory)],
+                       categorize=categories.categorize_new)
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -217,3 +217,30 @@ def test_a_reply_with_thousands_of_references_is_threaded(tmp_path: Path) -> Non
     import_messages(services.archive, iter([("1", first), ("2", reply)]))
     threads = {row[0] for row in services.db.execute("SELECT thread_id FROM messages")}
     assert len(threads) == 1
+
+
+class DieInHelper:
+    """A parse step that kills the helper process (and does nothing in the parent)."""
+
+    def __init__(self, parent: int):
+        self.parent = parent
+
+    def __call__(self, mail: object) -> None:
+        import os
+
+        if os.getpid() != self.parent:
+            os._exit(3)
+
+
+def test_a_dying_parse_helper_loses_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    import os
+
+    from bot.mail.parse_helper import parsed_batches
+    from bot.mail.prepare import MailPreparer
+
+    raws = [eml("a@b.com", "inquiry@hengda-valves.com", f"m{i}", msgid=f"m{i}@b.com") for i in range(6)]
+    batches = [(n, list(enumerate(raws[n * 2:n * 2 + 2]))) for n in range(3)]
+    out = list(parsed_batches(batches, MailPreparer((DieInHelper(os.getpid()),)), helper=True, name="test"))
+    assert [tag for tag, _ in out] == [0, 1, 2]
+    assert [mail.message_id for _, parsed in out for _, mail in parsed] == [f"m{i}@b.com" for i in range(6)]
+    assert "parsing in this process from here on" in caplog.text

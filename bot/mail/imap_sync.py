@@ -33,8 +33,7 @@ from bot.mail.imap_connect import (
     resolve_folders,
 )
 from bot.mail.parse import ParsedMail
-from bot.mail.parse_helper import HelperError, ParseHelper, rare_collections
-from bot.mail.prepare import MailPreparer, parse_for_archive
+from bot.mail.parse_helper import batched, parsed_batches, rare_collections
 
 BATCH_SIZE = 200
 """Messages per UID FETCH and per transaction: bounds memory, and what a crash can make us fetch again."""
@@ -144,16 +143,6 @@ def write_checkpoint(archive: Archive, address: str, folder: str, uidvalidity: i
     )
 
 
-def parse_batch(raws: list[tuple[int, bytes]], preparer: MailPreparer = parse_for_archive
-                ) -> list[tuple[int, ParsedMail]]:
-    return [(uid, preparer(raw)) for uid, raw in raws]
-
-
-def chunks(items: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 class MailboxSync:
     """One IMAP account over one connection: `connect()`, then `sync()` as often as needed.
 
@@ -235,53 +224,24 @@ class MailboxSync:
 
     def _fetch_and_store(self, box: BaseMailBox, folder: str, result: FolderResult, uidvalidity: int,
                          uids: list[int]) -> FolderResult:
-        helper = self._parse_helper(len(uids))
+        """Fetch and store in batches; a large folder is parsed by the helper process meanwhile (at most
+        two batches in memory: the one being stored, the one fetched and being parsed)."""
+        helper = self.parse_helper_from is not None and len(uids) >= max(self.parse_helper_from, 2 * self.batch_size)
         try:
-            # fetched (and being parsed by the helper), not yet stored: at most two batches in memory
-            waiting: list[tuple[list[tuple[int, bytes]], list[int]]] = []
-            for batch in chunks(uids, self.batch_size):
-                if self.stop is not None and self.stop.is_set():
-                    break
-                raws = fetch_raw(box, batch)
-                if helper is not None:
-                    helper.submit(raws)
-                waiting.append((raws, batch))
-                if helper is None or len(waiting) > 1:
-                    helper = self._store(folder, result, uidvalidity, helper, *waiting.pop(0))
-            while waiting:
-                helper = self._store(folder, result, uidvalidity, helper, *waiting.pop(0))
+            for batch, mails in parsed_batches(self._fetched(box, uids), self.preparer, helper=helper,
+                                               name=self.address):
+                # every UID of the batch is done: one the server did not return was expunged meanwhile
+                self._commit(folder, result, mails, uidvalidity, batch[-1])
+                self.progress.advance(len(batch))
         finally:
-            if helper is not None:
-                helper.close()
             self.progress.end()
         return result
 
-    def _parse_helper(self, count: int) -> ParseHelper | None:
-        if self.parse_helper_from is None or count < max(self.parse_helper_from, 2 * self.batch_size):
-            return None
-        try:
-            return ParseHelper(self.preparer)
-        except HelperError as exc:
-            log.warning("%s: parsing in this process (%s)", self.address, exc)
-            return None
-
-    def _store(self, folder: str, result: FolderResult, uidvalidity: int, helper: ParseHelper | None,
-               raws: list[tuple[int, bytes]], batch: list[int]) -> ParseHelper | None:
-        """Store one batch (parsed by the helper, or here); returns the helper, or None once it failed."""
-        mails = None
-        if helper is not None:
-            try:
-                mails = helper.result()
-            except HelperError as exc:
-                log.warning("%s: %s; parsing in this process from here on", self.address, exc)
-                helper.close()
-                helper = None
-        if mails is None:
-            mails = parse_batch(raws, self.preparer)
-        # every UID of the batch is done: one the server did not return was expunged meanwhile
-        self._commit(folder, result, mails, uidvalidity, batch[-1])
-        self.progress.advance(len(batch))
-        return helper
+    def _fetched(self, box: BaseMailBox, uids: list[int]) -> Iterator[tuple[list[int], list[tuple[int, bytes]]]]:
+        for batch in batched(uids, self.batch_size):
+            if self.stop is not None and self.stop.is_set():
+                return
+            yield batch, fetch_raw(box, batch)
 
     def _commit(self, folder: str, result: FolderResult, mails: list[tuple[int, ParsedMail]], uidvalidity: int,
                 last_uid: int) -> None:

@@ -1,17 +1,12 @@
 """`mailroom import`: old mailboxes into the archive, idempotently, in committed batches."""
 
-import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 
 from bot.archive import Archive, Sighting
 from bot.mail.parse import ParsedMail
-from bot.mail.parse_helper import HelperError, ParseHelper, rare_collections
-from bot.mail.prepare import MailPreparer
+from bot.mail.parse_helper import batched, parsed_batches, rare_collections
 from bot.mail.sources import Raw
-
-log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 PARALLEL_FROM = 1000
@@ -48,50 +43,20 @@ def import_messages(
     next batch while this process, the archive's single writer, stores the current one.
     """
     summary = ImportSummary()
-    preparer = archive.preparer(mailbox)
-    batches = _batches((raw for _where, raw in messages), BATCH_SIZE)
-    parsed = _parsed_in_helper(batches, preparer) if workers > 1 else ([preparer(raw) for raw in b] for b in batches)
+    batches = ((None, list(enumerate(batch))) for batch in batched((raw for _where, raw in messages), BATCH_SIZE))
     with rare_collections():
-        for batch in parsed:
+        for _tag, parsed in parsed_batches(batches, archive.preparer(mailbox), helper=workers > 1, name="import"):
             with archive.batch():
-                for mail in batch:
+                for _index, mail in parsed:
                     _store(archive, mail, mailbox, folder, summary)
             if progress:
-                progress(len(batch))
+                progress(len(parsed))
     return summary
 
 
 def default_workers(total: int | None) -> int:
     """Two processes (parse, store) for big imports; one for small ones."""
     return 1 if total is not None and total < PARALLEL_FROM else 2
-
-
-def _batches(raws: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
-    iterator = iter(raws)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def _parsed_in_helper(batches: Iterator[list[Raw]], preparer: MailPreparer) -> Iterator[list[ParsedMail]]:
-    """Parsed batches in order, the helper always one batch ahead; in-process if it cannot run."""
-    try:
-        helper = ParseHelper(preparer)
-    except HelperError as exc:
-        log.warning("%s; parsing in this process", exc)
-        yield from ([preparer(raw) for raw in batch] for batch in batches)
-        return
-    try:
-        pending = next(batches, None)
-        if pending is not None:
-            helper.submit(list(enumerate(pending)))
-        while pending is not None:
-            following = next(batches, None)
-            if following is not None:
-                helper.submit(list(enumerate(following)))
-            yield [mail for _index, mail in helper.result()]
-            pending = following
-    finally:
-        helper.close()
 
 
 def _store(archive: Archive, mail: ParsedMail, mailbox: str | None, folder: str, summary: ImportSummary) -> None:

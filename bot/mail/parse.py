@@ -90,10 +90,8 @@ class ParsedMail:
     has_message_id: bool = True
     names: dict[str, str] = field(default_factory=dict)
     fingerprint: str = ""
-    index_text: tuple[str, str, str] | None = None  # bot.search.text.PreparedText
-    """Subject and body as the search index receives them, prepared where the mail was parsed."""
     prepared: dict[str, object] = field(default_factory=dict)
-    """Other indexers' work done where the mail was parsed, by indexer (e.g. "categories")."""
+    """The indexes' work done where the mail was parsed, by index ("search", "categories")."""
 
     @property
     def subject_norm(self) -> str:

@@ -12,10 +12,13 @@ parent ended.
     helper.close()
 
 A file the helper cannot read comes back as its MailroomError, raised by result() in the parent.
+Import and sync use it through `parsed_batches`, which keeps it one batch ahead and carries on in
+this process if it dies.
 """
 
 import contextlib
 import gc
+import logging
 import os
 import pickle
 import queue
@@ -23,14 +26,17 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections import deque
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import BinaryIO, TypeVar
 
 from bot.errors import MailroomError
 from bot.mail.parse import ParsedMail
-from bot.mail.prepare import MailPreparer, parse_for_archive
+from bot.mail.prepare import MailPreparer
 from bot.mail.sources import Raw
 
+log = logging.getLogger(__name__)
 _LENGTH = struct.Struct("!Q")
 Raws = list[tuple[int, Raw]]
 Parsed = list[tuple[int, ParsedMail]]
@@ -68,6 +74,62 @@ class HelperError(RuntimeError):
     """The helper process could not be started or died."""
 
 
+T = TypeVar("T")
+Item = TypeVar("Item")
+
+
+def batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """`items` in lists of `size` (the last one shorter)."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def parsed_batches(batches: Iterable[tuple[T, Raws]], preparer: MailPreparer, *, helper: bool,
+                   name: str = "mail") -> Iterator[tuple[T, Parsed]]:
+    """Each batch `(tag, [(key, raw)])` parsed, in order, as `(tag, [(key, ParsedMail)])`.
+
+    With `helper`, a helper process parses one batch ahead: the next batch is read (or fetched) and
+    parsed while the caller stores this one. When the helper cannot start or dies, parsing goes on in
+    this process from the batch it lost: nothing is skipped. A file that cannot be read raises its
+    MailroomError either way."""
+    process = _start(preparer, name) if helper else None
+    waiting: deque[tuple[T, Raws]] = deque()
+
+    def oldest() -> tuple[T, Parsed]:
+        nonlocal process
+        tag, raws = waiting.popleft()
+        if process is not None:
+            try:
+                return tag, process.result()
+            except HelperError as exc:
+                log.warning("%s: %s; parsing in this process from here on", name, exc)
+                process.close()
+                process = None
+        return tag, [(key, preparer(raw)) for key, raw in raws]
+
+    try:
+        for tag, raws in batches:
+            if process is not None:
+                process.submit(raws)
+            waiting.append((tag, raws))
+            if process is None or len(waiting) > 1:
+                yield oldest()
+        while waiting:
+            yield oldest()
+    finally:
+        if process is not None:
+            process.close()
+
+
+def _start(preparer: MailPreparer, name: str) -> "ParseHelper | None":
+    try:
+        return ParseHelper(preparer)
+    except HelperError as exc:
+        log.warning("%s: parsing in this process (%s)", name, exc)
+        return None
+
+
 def _write_frame(stream: BinaryIO, payload: object) -> None:
     data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_LENGTH.pack(len(data)))
@@ -90,7 +152,7 @@ class ParseHelper:
     """The parent's side. Batches go out through a writer thread, so a large batch never blocks the
     caller while the child is busy writing back the previous result."""
 
-    def __init__(self, preparer: MailPreparer = parse_for_archive) -> None:
+    def __init__(self, preparer: MailPreparer) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         try:
             self.process = subprocess.Popen(

@@ -135,15 +135,6 @@ class Categorizer:
         for group, example in examples:
             self.examples.setdefault(group, []).append(example)
 
-    def sort_order(self, subject: str, body: str, files: list[str], scores: Scores | None = None) -> Sorted:
-        """`scores`: the keyword scores, when already computed where the mail was parsed."""
-        return self._decide(dict(scores) if scores is not None else self.keyword_scores("order", subject, body, files),
-                            subject, "order")
-
-    def sort_support(self, subject: str, body: str, files: list[str], scores: Scores | None = None) -> Sorted:
-        return self._decide(dict(scores) if scores is not None else self.keyword_scores("support", subject, body, files),
-                            subject, "support")
-
     def keyword_scores(self, group: str, subject: str, body: str, files: list[str]) -> Scores:
         """The keyword part of sorting (no examples): a pure function of the text, so it can run in the
         parse helper."""
@@ -162,7 +153,9 @@ class Categorizer:
                 scores[label] = scores.get(label, 0.0) + weight * score
         return scores
 
-    def _decide(self, scores: dict[str, float], subject: str, group: str) -> Sorted:
+    def decide(self, group: str, subject: str, keyword_scores: Scores) -> Sorted:
+        """The category from the keyword scores plus the bonus of a close correction example."""
+        scores = dict(keyword_scores)
         reason = "keywords"
         example = self.nearest(subject, group)
         if example is not None:
@@ -203,12 +196,19 @@ class ParseTimeScores:
             mail.prepared[PREPARED_KEY] = (group, self.categorizer.keyword_scores(group, mail.subject, mail.body, files))
 
     def _group(self, seen: list[tuple[str, str | None]]) -> str | None:
-        rules = self.categorizer.rules
-        if any(mailbox in rules.order_mailboxes for mailbox, _via in seen):
-            return "order"
-        if any(via in rules.support_subtypes for _mailbox, via in seen if via):
-            return None  # sorted by the alias it came through
-        return "support" if any(mailbox in rules.support_mailboxes for mailbox, _via in seen) else None
+        group = mail_group(self.categorizer.rules, seen)
+        return group if group in ("order", "support") else None  # via an alias: sorted by the alias
+
+
+def mail_group(rules: Rules, seen: Iterable[tuple[str, str | None]]) -> str | None:
+    """How mail seen in these (mailbox, via) is sorted: "order" (keywords, order@ wins), "alias" (the
+    support alias it came through), "support" (keywords), or None (neither kind of mailbox)."""
+    seen = list(seen)
+    if any(mailbox in rules.order_mailboxes for mailbox, _via in seen):
+        return "order"
+    if any(via in rules.support_subtypes for _mailbox, via in seen if via):
+        return "alias"
+    return "support" if any(mailbox in rules.support_mailboxes for mailbox, _via in seen) else None
 
 
 def load_examples(db: Database, rules: Rules) -> list[tuple[str, Example]]:
@@ -364,16 +364,16 @@ class CategoryService:
             text = body if body is not None else self._body(pk)
             return categorizer.keyword_scores(group, subject, text, files)
 
-        order = [s for s in seen if s[0] in self.rules.order_mailboxes]
-        if order:
-            return categorizer.sort_order(subject, "", files, scores("order"))
-        for _mailbox, via in seen:
-            if via and via in self.rules.support_subtypes:
-                return Sorted(self.rules.support_subtypes[via], 1.0, f"via {via}")
+        group = mail_group(self.rules, seen)
+        if group == "order":
+            return categorizer.decide("order", subject, scores("order"))
+        if group == "alias":
+            via = next(via for _mailbox, via in seen if via in self.rules.support_subtypes)
+            return Sorted(self.rules.support_subtypes[via], 1.0, f"via {via}")
         inherited = self._thread_subtype(thread_id, pk)
         if inherited:
             return Sorted(inherited, 0.9, "thread came in through the alias")
-        return categorizer.sort_support(subject, "", files, scores("support"))
+        return categorizer.decide("support", subject, scores("support"))
 
     def _body(self, pk: int) -> str:
         row = self.db.execute("SELECT body FROM messages WHERE id = ?", [pk]).fetchone()

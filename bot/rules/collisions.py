@@ -26,10 +26,10 @@ from bot.away import stand_in
 from bot.clock import iso
 from bot.customers import customer_row, name_from_subject
 from bot.directory import Directory
+from bot.inference import effective_owner
 from bot.matching import name_key, parent_domains, similarity
 from bot.permissions import has_role
 from bot.rules.mail import MailRow
-from bot.rules.pool import rules_owner
 from bot.rules.settings import Rules
 from bot.rules.violations import Finding
 
@@ -54,11 +54,11 @@ class CollisionChecker:
         self._owners: dict[int, tuple[str | None, str]] = {}
 
     def owner(self, customer_id: int) -> tuple[str | None, str]:
-        """`rules_owner`, remembered for this checker's life (one scan): inference reads all of a
+        """`effective_owner`, remembered for this checker's life (one scan): inference reads all of a
         customer's mail, and a bulk import brings many messages per customer."""
         found = self._owners.get(customer_id)
         if found is None:
-            found = self._owners[customer_id] = rules_owner(self.db, self.directory, customer_id, self.now)
+            found = self._owners[customer_id] = effective_owner(self.db, self.directory, customer_id, now=self.now)
         return found
 
     def forget(self, customer_id: int) -> None:

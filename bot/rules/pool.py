@@ -7,8 +7,8 @@ became its explicit owner). At baseline + pool_after_days − warn_days the owne
 the move happens at baseline + pool_after_days, and never sooner than warn_days after the warning —
 nobody loses a customer without having been told. Writing to the customer resets the baseline.
 
-The pool is kept beside the ownership tables, not in them: `rules_owner` (used by routing and
-collisions) treats a pool customer as ownerless; claiming one makes the claimer its explicit owner
+The pool is kept beside the ownership tables, not in them: `effective_owner` (bot.inference)
+treats a pool customer as ownerless; claiming one makes the claimer its explicit owner
 through bot.ownership (history kept). Every move, claim, request and decision is audited.
 """
 
@@ -20,9 +20,8 @@ from sqlite_utils import Database
 
 from bot.clock import iso, parse_instant
 from bot.config import Person
-from bot.directory import Directory
 from bot.errors import CommandError
-from bot.inference import effective_owner
+from bot.inference import effective_owner, in_pool
 from bot.outbox import Destination, enqueue
 from bot.ownership import owner_of, set_owner
 from bot.permissions import has_role
@@ -34,15 +33,6 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 SYSTEM = "mailroom"
-
-
-def in_pool(db: Database, customer_id: int) -> bool:
-    return db.execute("SELECT 1 FROM customer_pool WHERE customer_id = ?", [customer_id]).fetchone() is not None
-
-
-def rules_owner(db: Database, directory: Directory, customer_id: int, now: datetime) -> tuple[str | None, str]:
-    """The owner as the rules see it: nobody while the customer is in the pool, else `effective_owner`."""
-    return effective_owner(db, directory, customer_id, now=now)
 
 
 @dataclass

@@ -29,13 +29,13 @@ from bot.clock import iso
 from bot.config import Person
 from bot.directory import Directory, domain_of
 from bot.errors import CommandError
+from bot.inference import effective_owner
 from bot.outbox import Destination, enqueue
 from bot.ownership import owner_of, set_owner
 from bot.permissions import has_role
 from bot.reply import Button, Reply, context, fields, heading
 from bot.rules.collisions import CollisionChecker, Similar
 from bot.rules.mail import MailRow
-from bot.rules.pool import rules_owner
 from bot.rules.settings import Rules
 from bot.rules.text import KeywordTable, own_text
 from bot.sla import write_transaction
@@ -234,7 +234,7 @@ class InquiryRouter:
                             "WHERE id = ?", [reply[0], iso(now), iso(now), claim.id])
             return True
         if claim.customer_id is not None and owner_of(self.db, claim.customer_id) is not None \
-                and rules_owner(self.db, self.directory, claim.customer_id, now)[0] is not None:
+                and effective_owner(self.db, self.directory, claim.customer_id, now=now)[0] is not None:
             self.db.execute("UPDATE inquiry_claims SET state = 'closed', updated_at = ? WHERE id = ?",
                             [iso(now), claim.id])
             return True
@@ -326,7 +326,7 @@ class InquiryRouter:
                 raise CommandError(f"Inquiry #{claim.id} belongs to team {claim.team}.", code="forbidden")
             if claim.customer_id is not None:
                 current = owner_of(self.db, claim.customer_id)
-                if current is not None and rules_owner(self.db, self.directory, claim.customer_id, now)[0]:
+                if current is not None and effective_owner(self.db, self.directory, claim.customer_id, now=now)[0]:
                     raise CommandError(f"The customer is owned by {current.person_id} meanwhile.", code="conflict")
             audit_id = self.services.audit.record(
                 person.id, "claim", {"claim": claim.id, "thread_id": claim.thread_id, "customer_id": claim.customer_id,

@@ -37,7 +37,6 @@ _FIELD = re.compile(r"^\s*>*\s*(?P<key>sent|date|发送时间|日期|时间|subj
                     re.IGNORECASE)
 _MAILTO = re.compile(r"\[mailto:([^\]\s]+)\]", re.IGNORECASE)
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-_SPACES = re.compile(r"\s+")
 _CN_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日(?:[^\d]{0,6}(\d{1,2})[:：](\d{2}))?")
 
 
@@ -166,12 +165,11 @@ class KeywordTable:
         if not text:
             return found
         text = " ".join(text.lower().split())  # whitespace runs squashed, like the keywords (split: 10× a regex)
-        patterns = (self.latin,) if text.isascii() else (self.latin, self.cjk)
-        for pattern in patterns:
-            for match in pattern.finditer(text) if pattern is not None else ():
-                word = match.group(0)  # keywords and text are both squashed: no whitespace runs
-                for label, weight in self.owners.get(word, ()):
-                    found.setdefault(label, {})[word] = weight
+        patterns = [p for p in (self.latin, None if text.isascii() else self.cjk) if p is not None]
+        for match in (m for pattern in patterns for m in pattern.finditer(text)):
+            word = match.group(0)
+            for label, weight in self.owners.get(word, ()):
+                found.setdefault(label, {})[word] = weight
         return found
 
     def hits(self, label: str, text: str) -> dict[str, float]:

@@ -14,8 +14,9 @@ from sqlite_utils import Database
 
 from bot.directory import Directory
 from bot.mail.parse import ParsedMail
-from bot.search.text import PreparedText, index_text, vocabulary_words
+from bot.search.text import PreparedText, index_text, prepare_text, vocabulary_words
 
+PREPARED_KEY = "search"
 BODY_LIMIT = 100_000
 """Characters of body text indexed per message (quoted history beyond this adds little but size)."""
 CHUNK = 2_000
@@ -31,6 +32,11 @@ _ROW_SQL = (
 )
 
 
+def prepare_search_text(mail: ParsedMail) -> None:
+    """The parse-time step (see Archive.preparer): subject and body as FTS5 will receive them."""
+    mail.prepared[PREPARED_KEY] = prepare_text(mail.subject, mail.body, BODY_LIMIT)
+
+
 class SearchIndex:
     """Writes the FTS rows and the vocabulary; never commits (callers own the transaction)."""
 
@@ -38,13 +44,19 @@ class SearchIndex:
         self.db = db
         self.directory = directory
 
-    # -- the Archive hook -------------------------------------------------------------------
+    # -- the Archive hooks ------------------------------------------------------------------
+    @staticmethod
+    def prepare_hook(mailbox: str | None) -> Callable[[ParsedMail], None]:
+        """For Archive.preparer: the subject and body text is prepared where mail is parsed."""
+        return prepare_search_text
+
     def index_new(self, db: Database, message_ids: list[int], mails: Mapping[int, ParsedMail] | None = None) -> None:
-        """Archive indexer: called with each batch's new ids, inside the batch's transaction. Text the
-        parser already prepared (`ParsedMail.index_text`) is used as is."""
+        """Archive indexer: called with each batch's new ids, inside the batch's transaction. Text
+        prepared where the mail was parsed (`prepare_search_text`) is used as is."""
         if message_ids:
-            prepared = {pk: mail.index_text for pk, mail in (mails or {}).items() if mail.index_text is not None}
-            self.catch_up(prepared=prepared)
+            prepared = {pk: mail.prepared[PREPARED_KEY] for pk, mail in (mails or {}).items()
+                        if PREPARED_KEY in mail.prepared}
+            self.catch_up(prepared=prepared)  # type: ignore[arg-type]
 
     # -- state -------------------------------------------------------------------------------
     def watermark(self) -> int:
