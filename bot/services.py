@@ -11,11 +11,16 @@ from bot.core.permissions import Permissions
 from bot.mail.archive import Archive
 from bot.schema import open_archive
 from bot.store.audit import AuditLog
+from bot.store.db import archive_file, connect
 
 
 class Services:
-    def __init__(self, config: Config, clock: Clock | None = None, db: Database | None = None):
+    def __init__(self, config: Config, clock: Clock | None = None, db: Database | None = None, *,
+                 shared: "Services | None" = None):
+        """`shared`: another thread's Services whose in-memory caches (the customer matcher) this one uses,
+        over a connection of its own (`db`)."""
         self.config = config
+        self._shared = shared
         self.clock = clock or Clock()
         self.directory = Directory(config)
         self.db = db if db is not None else open_archive(config.archive_path)
@@ -46,10 +51,17 @@ class Services:
 
     @cached_property
     def customer_index(self) -> "CustomerIndexCache":  # noqa: F821 - imported lazily: built when first used
-        """The customer matcher (/owner, /assign, …): new customers appended, rebuilt when one changes."""
+        """The customer matcher (/owner, /assign, …): new customers appended, rebuilt when one changes.
+
+        One per process: Services of other threads (`shared`) use this one. It reads over a connection of
+        its own (when the archive is a file), behind its own lock, so any thread may call it."""
+        if self._shared is not None:
+            return self._shared.customer_index
         from bot.customers.matching import CustomerIndexCache
 
-        return CustomerIndexCache(self.db, free_mail=frozenset(self.directory.free_mail))
+        path = archive_file(self.db)
+        db = connect(path, create=False) if path else self.db
+        return CustomerIndexCache(db, free_mail=frozenset(self.directory.free_mail))
 
     @cached_property
     def rules(self) -> "RulesEngine":  # noqa: F821 - imported lazily: built when first used

@@ -9,6 +9,7 @@ Which side runs what:
 """
 
 import logging
+import sqlite3
 from concurrent.futures import Executor
 from typing import Any
 
@@ -17,7 +18,8 @@ from bot.chat.adapters.slack import SlackAdapter, SlackChannel, make_client
 from bot.chat.adapters.telegram import TelegramAdapter, TelegramChannel
 from bot.chat.adapters.wecom import RobotSender, WecomAdapter, WecomChannel
 from bot.chat.settings import PlatformSettings
-from bot.chat.web import Routes, WebRequest, WebResponse, health
+from bot.chat.web import Routes, WebRequest, WebResponse, WSGIApp, health
+from bot.core.errors import MailroomError
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +56,20 @@ class Platforms:
             or self.wecom
         )
 
-    def routes(self) -> Routes:
+    def archive_problem(self) -> str | None:
+        """None when the archive answers a read on this thread's connection, else why not (for /healthz)."""
+        try:
+            self.bot.store.db.execute("SELECT max(id) FROM messages").fetchone()
+        except (sqlite3.Error, MailroomError) as exc:
+            return str(exc)
+        return None
+
+    def routes(self, extra_apps: dict[str, WSGIApp] | None = None) -> Routes:
+        """The HTTP routes; `extra_apps` mounts more WSGI apps by prefix (e.g. {"/dashboard/": app})."""
         routes = Routes()
-        routes.add("GET", "/healthz", health(self.names))
+        routes.add("GET", "/healthz", health(self.names, self.archive_problem))
         if self.slack is not None and self.settings.slack_signing_secret is not None:
-            slack = self.slack
-
-            def slack_events(request: WebRequest) -> WebResponse:
-                status, body, headers = slack.handle_http(request.body, request.query, request.headers)
-                return WebResponse(status, body, headers)
-
-            routes.add("POST", "/slack/events", slack_events)
+            routes.add_app("POST", "/slack/events", self.slack.wsgi_app())
         if self.telegram is not None and self.settings.telegram_webhook_mode:
             telegram = self.telegram
 
@@ -80,6 +85,8 @@ class Platforms:
 
             routes.add("GET", "/wecom/callback", wecom_callback)
             routes.add("POST", "/wecom/callback", wecom_callback)
+        for prefix, app in (extra_apps or {}).items():
+            routes.mount(prefix, app)
         return routes
 
     def start(self) -> None:
@@ -97,6 +104,7 @@ class Platforms:
             self._socket.close()
         if self.telegram is not None:
             self.telegram.stop()
+        self.bot.close()
 
     def channels(self, bot: ChatBot | None = None) -> list[Any]:
         """The outbox's channels, one per configured platform; `bot` is the outbox thread's own."""

@@ -1,8 +1,8 @@
 """The long-running process: chat platforms, HTTP routes, IMAP watching, SLA scheduling, alert delivery.
 
 Threads, each with its own archive connection (SQLite in WAL mode lets them work side by side):
-- chat: the platform adapters (Socket Mode, Telegram's loop, WeCom's workers, HTTP request threads)
-  share one connection behind `ChatBot.lock`;
+- chat: the platform adapters (Socket Mode, Telegram's loop, WeCom's workers, HTTP request threads) run
+  commands concurrently, each thread with its own connection (`ChatBot`);
 - scheduler: every `[bot] sla_interval`, evaluate SLAs and deliver due alerts through the outbox;
 - sync: `bot.mail.imap_watch.Watcher` for every mailbox with an `[mailboxes.imap]` table;
 - warm-up: builds the customer matcher at start (about 8 s per 100,000 customers), so the first /owner
@@ -17,7 +17,7 @@ from typing import Any
 from bot.chat.adapters.base import ChatBot
 from bot.chat.platforms import Platforms
 from bot.chat.settings import PlatformSettings
-from bot.chat.web import WebServer
+from bot.chat.web import WebServer, WSGIApp
 from bot.core.config import Config
 from bot.scheduler import scheduler_tick
 from bot.services import Services
@@ -31,7 +31,8 @@ class Runner:
     def __init__(self, services: Services, settings: PlatformSettings, *,
                  services_factory: Callable[[], Services] | None = None, http: bool = True,
                  host: str = "0.0.0.0", port: int = 8000, sync: bool = True,
-                 tick: Callable[[Services, list[Any]], Any] = scheduler_tick):
+                 tick: Callable[[Services, list[Any]], Any] = scheduler_tick,
+                 extra_apps: dict[str, WSGIApp] | None = None):
         """`services` serves the chat; `services_factory` opens one more connection per background thread."""
         self.config: Config = services.config
         self.make_services = services_factory or (lambda: Services(services.config, services.clock))
@@ -41,6 +42,7 @@ class Runner:
         self.port = port
         self.sync = sync
         self.tick = tick
+        self.extra_apps = extra_apps or {}
         self.stop_event = threading.Event()
         self.services = services
         self.bot = ChatBot(self.services)
@@ -52,9 +54,10 @@ class Runner:
     def start(self) -> None:
         self.platforms.start()
         if self.http and self.platforms.needs_http:
-            self.server = WebServer(self.platforms.routes(), self.host, self.port)
+            routes = self.platforms.routes(self.extra_apps)
+            self.server = WebServer(routes, self.host, self.port)
             self.server.start()
-            log.info("HTTP on %s:%s: %s", self.host, self.server.port, ", ".join(self.platforms.routes().paths()))
+            log.info("HTTP on %s:%s: %s", self.host, self.server.port, ", ".join(routes.paths()))
         elif self.platforms.needs_http:
             log.info("no HTTP here (--no-http): webhook and callback platforms are served by `mailroom serve`")
         self._spawn("warm-up", self._warm_up)
@@ -76,11 +79,10 @@ class Runner:
         return services
 
     def _warm_up(self) -> None:
-        """Under the chat's lock (the chat's connection is shared): a command arriving meanwhile waits for
-        the index instead of building a second one."""
+        """Builds the process's one customer matcher (behind its own lock): an /owner arriving meanwhile
+        waits for it instead of building a second one; other commands run as usual."""
         try:
-            with self.bot.lock:
-                self.services.customer_index.get()
+            self.services.customer_index.get()
         except Exception:
             log.exception("building the customer index failed; the first /owner builds it")
 

@@ -50,6 +50,12 @@ def _until_signal(stop: threading.Event) -> None:
             signal.signal(sig, old)
 
 
+def web_apps(app: Any) -> dict[str, Any]:
+    """More WSGI apps for `mailroom serve` / `run`, by path prefix: the hook for the read-only dashboard
+    (`{"/dashboard/": dashboard_app}`); each is served behind the same limits as the chat routes."""
+    return {}
+
+
 @click.command("serve")
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, envvar="PORT", type=click.IntRange(0, 65535),
@@ -71,7 +77,7 @@ def serve(app: Any, host: str, port: int) -> None:
     if not platforms.names:
         log.warning("no chat platform in the environment: only /healthz is served (see config/env.example)")
     platforms.start()
-    routes = platforms.routes()
+    routes = platforms.routes(web_apps(app))
     server = WebServer(routes, host, port)
     server.start()
     click.echo(f"mailroom serve: listening on http://{host}:{server.port} ({', '.join(routes.paths())})", err=True)
@@ -102,7 +108,8 @@ def run(app: Any, no_http: bool, host: str, port: int, no_sync: bool, who: str |
 
     settings = load_settings()
     _quiet_libraries()
-    runner = Runner(app.services, settings, http=not no_http, host=host, port=port, sync=not no_sync)
+    runner = Runner(app.services, settings, http=not no_http, host=host, port=port, sync=not no_sync,
+                    extra_apps=web_apps(app))
     runner.start()
     try:
         if runner.platforms.names:

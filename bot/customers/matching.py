@@ -480,8 +480,10 @@ class CustomerIndexCache:
         self.appends = 0
 
     def get(self) -> CustomerIndex:
-        counters = customer_counters(self.db)
+        """Thread-safe: the counters are read and the index built or extended under the cache's lock
+        (its connection is used by no one else when the archive is a file; see Services.customer_index)."""
         with self._lock:
+            counters = customer_counters(self.db)
             if self._index is None or counters[1] != self._counters[1]:
                 self._index = load_index(self.db, free_mail=self.free_mail)
                 self.builds += 1

@@ -73,6 +73,14 @@ def write_transaction(db: Database) -> Iterator[None]:
                 _depth.pop(key, None)
 
 
+def archive_file(db: Database) -> str | None:
+    """The file behind a connection, or None for an in-memory or temporary database."""
+    for _, name, path in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(path) or None
+    return None
+
+
 def in_write_transaction(db: Database) -> bool:
     """True inside `write_transaction(db)` on this connection."""
     return _depth.get(id(db.conn), 0) > 0

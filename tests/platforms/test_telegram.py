@@ -43,6 +43,8 @@ class TelegramRig:
         return http("POST", url, json.dumps(update), headers)[0]
 
     def sent(self) -> list[dict]:
+        """What was sent, once every update posted so far has been processed (the webhook answers first)."""
+        assert self.platforms.telegram is not None and self.platforms.telegram.drain()
         return [c.payload() for c in self.api.to("/sendMessage")]
 
 
@@ -94,8 +96,8 @@ def test_button_press_runs_its_command_as_the_presser(telegram: TelegramRig) -> 
     data, key = callback_data("/owner acme")
     assert key is None
     assert telegram.post(telegram_callback(data, user=100002)) == 200
-    assert telegram.api.to("/answerCallbackQuery")
     (sent,) = telegram.sent()
+    assert telegram.api.to("/answerCallbackQuery")
     assert int(sent["chat_id"]) == 100002
     assert "Amy Zhang" in sent["text"]
 

@@ -14,6 +14,7 @@ from bot.core.config import Config
 from bot.core.errors import MailroomError
 from bot.core.reply import Reply
 from bot.services import Services
+from bot.store.db import archive_file, connect
 
 PLATFORMS = ("slack", "telegram", "wecom")
 
@@ -23,23 +24,65 @@ class UndeliverableError(MailroomError):
 
 
 class ChatBot:
-    """The router, shared by every adapter thread of one process.
+    """The router, used by every adapter thread of one process.
 
-    The archive connection is shared too, so calls are serialised by `lock` (SQLite would serialise
-    the writes anyway; the lock keeps one thread's transaction from interleaving with another's).
+    Commands run concurrently: each thread gets its own `Services` (its own SQLite connection; WAL lets
+    readers and the one writer work side by side; writes wait for SQLite's lock in `write_transaction`).
+    What is shared in memory has its own lock: the customer matcher (`Services.customer_index`, built
+    once per process by the warm-up thread while other commands run). `services` is the creating
+    thread's. With an injected `router`, or an archive not in a file, calls are serialised by `lock`.
     """
 
     def __init__(self, services: Services, *, router: Router | None = None):
         self.services = services
         self.lock = threading.RLock()
-        self.router = router or Router(services)
-        self.store = ChatStore(services.db, services.clock, self.lock)
+        self._serial = router is not None or archive_file(services.db) is None
+        self._path = archive_file(services.db)
+        self._router = router or Router(services)
+        self._local = threading.local()
+        self._local.services, self._local.router = services, self._router
+        self._local.store = ChatStore(services.db, services.clock, self.lock)
+        self._serial_store = self._local.store
+        self._opened: list[Services] = []
+        self._opened_lock = threading.Lock()
+
+    def _mine(self) -> Any:
+        local = self._local
+        if getattr(local, "services", None) is None:
+            assert self._path is not None
+            services = Services(self.services.config, self.services.clock, db=connect(self._path, create=False),
+                                shared=self.services)
+            local.services, local.router = services, Router(services)
+            local.store = ChatStore(services.db, services.clock)
+            with self._opened_lock:
+                self._opened.append(services)
+        return local
+
+    @property
+    def router(self) -> Router:
+        return self._router if self._serial else self._mine().router
+
+    @property
+    def store(self) -> ChatStore:
+        """This thread's delivery store (its own connection), or the one shared store when serialised."""
+        return self._serial_store if self._serial else self._mine().store
 
     def answer(self, platform: str, user_id: str | int, text: str) -> Reply:
         """Run `text` as the person behind `user_id` on `platform` (unknown users get a polite refusal)."""
-        with self.lock:
-            person = self.router.identify(platform, user_id)
-            return self.router.handle(text, person, platform=platform)
+        if self._serial:
+            with self.lock:
+                person = self._router.identify(platform, user_id)
+                return self._router.handle(text, person, platform=platform)
+        router = self.router
+        person = router.identify(platform, user_id)
+        return router.handle(text, person, platform=platform)
+
+    def close(self) -> None:
+        """Close the connections opened for other threads."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for services in opened:
+            services.db.conn.close()
 
 
 @dataclass(frozen=True)

@@ -5,25 +5,24 @@ however slow a command is. Deliveries are claimed by `event_id` (Events API retr
 `X-Slack-Retry-Num` and the same id) or `trigger_id` (commands, buttons), so a retry is acted on once.
 """
 
-import json
+import hashlib
+import hmac
+import io
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
 from urllib.error import URLError
 
 from slack_bolt import App, BoltResponse
-from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler, default_retry_handlers
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
-from slack_sdk.signature import Clock as SlackClock
-from slack_sdk.signature import SignatureVerifier
 
 from bot.chat.adapters.base import ChatBot, UndeliverableError, unsent_target
 from bot.chat.settings import PlatformSettings, secret
@@ -41,6 +40,7 @@ HEADER_CHARS = 150
 BUTTON_LABEL_CHARS = 75
 BUTTON_VALUE_CHARS = 2000
 TEXT_CHARS = 40000
+MAX_REQUEST_AGE = 300
 
 
 # ── rendering ───────────────────────────────────────────────────────────────────────────────
@@ -150,19 +150,25 @@ def delivery_id(body: dict[str, Any]) -> str | None:
     return body.get("event_id") or body.get("trigger_id")
 
 
+def _plain(start_response: Callable[..., Any], status: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def verify(signing_secret: str, headers: dict[str, str], body: str | bytes, *, now: float | None = None) -> bool:
-    """Slack's v0 signature over `v0:{timestamp}:{body}`, at most five minutes old."""
+    """Slack's v0 signature over `v0:{timestamp}:{body}`, at most five minutes old.
+
+    Computed over the raw bytes (slack_sdk's verifier decodes the body first, which a hostile non-UTF-8
+    body would make fail before its signature was even looked at)."""
     lower = {k.lower(): v for k, v in headers.items()}
-    verifier = SignatureVerifier(signing_secret, _FixedClock(now)) if now is not None else SignatureVerifier(signing_secret)
-    return verifier.is_valid(body, lower.get("x-slack-request-timestamp", "0"), lower.get("x-slack-signature", ""))
-
-
-class _FixedClock(SlackClock):
-    def __init__(self, now: float):
-        self._now = now
-
-    def now(self) -> float:
-        return self._now
+    timestamp, given = lower.get("x-slack-request-timestamp", ""), lower.get("x-slack-signature", "")
+    if not timestamp.isdigit() or not given or not signing_secret:
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > MAX_REQUEST_AGE:
+        return False
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    mac = hmac.new(signing_secret.encode("utf-8"), b"v0:" + timestamp.encode("ascii") + b":" + raw, hashlib.sha256)
+    return hmac.compare_digest(f"v0={mac.hexdigest()}".encode(), given.encode("utf-8", "replace"))
 
 
 # ── the Bolt app ────────────────────────────────────────────────────────────────────────────
@@ -211,7 +217,7 @@ def make_client(settings: PlatformSettings, *, rate_limit: RetryHandler | None =
 
 
 class SlackAdapter:
-    """The Bolt app wired to the router; `handle_http` is the whole HTTP-mode adapter."""
+    """The Bolt app wired to the router; `wsgi_app()` is the whole HTTP-mode adapter."""
 
     def __init__(self, bot: ChatBot, settings: PlatformSettings, *, client: WebClient | None = None,
                  executor: Executor | None = None):
@@ -275,11 +281,36 @@ class SlackAdapter:
             client.chat_postMessage(channel=event["channel"], thread_ts=thread, **render(reply))
 
     # HTTP mode
-    def handle_http(self, body: bytes, query: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
-        response = self.app.dispatch(BoltRequest(body=body.decode("utf-8"), query=query, headers=headers))
-        out_headers = {k: v[0] for k, v in response.headers.items() if v}
-        payload = response.body if isinstance(response.body, str) else json.dumps(response.body)
-        return response.status, payload.encode("utf-8"), out_headers
+    def wsgi_app(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+        """POST /slack/events: Bolt's own WSGI adapter, behind a check of the raw bytes.
+
+        The signature is verified on the bytes as received (an unsigned body is never decoded or parsed:
+        401); a signed body that is not UTF-8 or not a JSON object / form Bolt can read gets 400 (Bolt
+        itself would answer 500). The body was read and bounded by the server's limits (bot.chat.web).
+        """
+        from slack_bolt.adapter.wsgi import SlackRequestHandler
+        from slack_bolt.request.internals import parse_body
+
+        handler = SlackRequestHandler(self.app)
+        signing_secret = secret(self.settings.slack_signing_secret)
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            body = environ.get("mailroom.body", b"")
+            headers = {"x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+                       "x-slack-signature": environ.get("HTTP_X_SLACK_SIGNATURE", "")}
+            if not verify(signing_secret, headers, body):
+                return _plain(start_response, "401 Unauthorized", b"invalid signature")
+            try:
+                parsed = parse_body(body.decode("utf-8"), environ.get("CONTENT_TYPE"))
+            except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+                return _plain(start_response, "400 Bad Request", b"unreadable body")
+            if not isinstance(parsed, dict):
+                return _plain(start_response, "400 Bad Request", b"not an object")
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            return handler(environ, start_response)
+
+        return app
 
     # Socket Mode
     def socket_mode(self) -> Any:

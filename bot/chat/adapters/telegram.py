@@ -8,6 +8,7 @@ key derived from the command (`k:KEY`); short ones travel inline (`c:/ack 12`).
 
 import asyncio
 import base64
+import concurrent.futures
 import hashlib
 import hmac
 import json
@@ -187,6 +188,8 @@ class TelegramAdapter:
         self.app.add_handler(MessageHandler(filters.TEXT & filters.UpdateType.MESSAGE, self._on_text))
         self.loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
+        self._inflight: set[concurrent.futures.Future[Any]] = set()
+        self._inflight_lock = threading.Lock()
 
     # lifecycle
     def start(self) -> None:
@@ -210,6 +213,7 @@ class TelegramAdapter:
     def stop(self) -> None:
         if self._thread is None:
             return
+        self.drain(timeout=10)
         if self.app.updater is not None and self.app.updater.running:
             self.call(self.app.updater.stop())
         if self.app.running:
@@ -226,17 +230,40 @@ class TelegramAdapter:
 
     # webhook
     def handle_webhook(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-        """Wrong or missing secret token → 403 with nothing run; otherwise process, then 200."""
+        """Wrong or missing secret token → 403 with nothing read; an unreadable update → 400; otherwise
+        200 at once, and the update is processed afterwards on the adapter's loop (like Slack's lazy
+        listeners and WeCom's workers, the HTTP request never waits for the command)."""
         if not verify_secret(headers, secret(self.settings.telegram_webhook_secret)):
             return 403, b"forbidden"
         try:
             data = json.loads(body)
-        except ValueError:
+        except ValueError:  # not JSON, or not UTF-8
             return 400, b"not JSON"
-        if not isinstance(data, dict) or "update_id" not in data:
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return 400, b"not an update"
-        self.call(self.app.process_update(Update.de_json(data, self.app.bot)))
+        try:
+            update = Update.de_json(data, self.app.bot)
+        except Exception:  # noqa: BLE001 - PTB raises KeyError/TypeError/ValueError for malformed updates
+            log.info("telegram: unreadable update %s refused", data.get("update_id"))
+            return 400, b"not an update"
+        future = asyncio.run_coroutine_threadsafe(self.app.process_update(update), self.loop)
+        with self._inflight_lock:
+            self._inflight.add(future)
+        future.add_done_callback(self._done)
         return 200, b"ok"
+
+    def _done(self, future: Any) -> None:
+        with self._inflight_lock:
+            self._inflight.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("telegram: processing an update failed: %s", future.exception())
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait (bounded) until every webhook update taken so far has been processed; True when all were."""
+        with self._inflight_lock:
+            pending = list(self._inflight)
+        done, not_done = concurrent.futures.wait(pending, timeout=timeout)
+        return not not_done
 
     # handlers
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

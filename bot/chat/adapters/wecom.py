@@ -14,6 +14,7 @@ message per 3 s per robot (WeCom allows 20 a minute; beyond that it answers errc
 import json
 import logging
 import os
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -114,6 +115,21 @@ def parse_xml(body: bytes | str) -> dict[str, str]:
     except ET.ParseError as exc:
         raise WecomCryptoError(f"not XML: {exc}") from None
     return {child.tag: (child.text or "") for child in root}
+
+
+_ENCRYPT = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[)?([A-Za-z0-9+/=]{1,1400000})(?:\]\]>)?\s*</Encrypt>")
+
+
+def encrypted_field(body: bytes) -> str:
+    """The base64 `<Encrypt>` of a callback body, found without decoding or parsing the (unverified) XML:
+    the signature covers only this field, so nothing else of the body is looked at before it is checked."""
+    upper = body.upper()
+    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
+        raise WecomCryptoError("XML with a DTD is not accepted")
+    match = _ENCRYPT.search(body)
+    if match is None:
+        raise WecomCryptoError("no <Encrypt> field")
+    return match.group(1).decode("ascii")
 
 
 def to_request(fields: dict[str, str]) -> tuple[str, str] | None:
@@ -245,10 +261,12 @@ class WecomAdapter:
                 raise WecomCryptoError("stale or missing timestamp")
             if method == "GET":
                 return 200, self.crypto.open(signature, timestamp, nonce, query.get("echostr", "")).encode("utf-8")
-            fields = parse_xml(self.crypto.open(signature, timestamp, nonce, parse_xml(body).get("Encrypt", "")))
+            fields = parse_xml(self.crypto.open(signature, timestamp, nonce, encrypted_field(body)))
         except WecomCryptoError as exc:
             log.warning("wecom: callback rejected: %s", exc)
             return 403, b"forbidden"
+        except ValueError:  # signed and decrypted, but not UTF-8 text
+            return 400, b"unreadable message"
         parsed = to_request(fields)
         if parsed is not None and self.bot.store.claim(PLATFORM, delivery_id(fields)):
             self.executor.submit(self._run, *parsed)
