@@ -17,7 +17,7 @@ from typing import Any
 from bot.chat.adapters.base import ChatBot
 from bot.chat.platforms import Platforms
 from bot.chat.settings import PlatformSettings
-from bot.chat.web import WebServer, WSGIApp
+from bot.chat.web import Limits, WebServer, WSGIApp
 from bot.core.config import Config
 from bot.scheduler import scheduler_tick
 from bot.services import Services
@@ -55,7 +55,7 @@ class Runner:
         self.platforms.start()
         if self.http and self.platforms.needs_http:
             routes = self.platforms.routes(self.extra_apps)
-            self.server = WebServer(routes, self.host, self.port)
+            self.server = WebServer(routes, self.host, self.port, limits=Limits.from_env())
             self.server.start()
             log.info("HTTP on %s:%s: %s", self.host, self.server.port, ", ".join(routes.paths()))
         elif self.platforms.needs_http:

@@ -19,11 +19,12 @@ Nothing is decoded or parsed before the platform's signature is verified; a bad 
 import io
 import json
 import logging
+import os
 import resource
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,6 +32,8 @@ from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
+
+from bot.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,26 @@ class Limits:
     threads: int = 16
     """Worker threads running the WSGI app (each route answers at once; the work runs elsewhere)."""
     backlog: int = 1024
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
+        """Defaults, each overridable by `MAILROOM_HTTP_<FIELD>` (e.g. MAILROOM_HTTP_MAX_BODY=2097152)."""
+        environ = dict(os.environ) if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f"MAILROOM_HTTP_{f.name.upper()}"
+            raw = environ.get(name)
+            if raw is None or raw == "":
+                continue
+            kind = float if isinstance(getattr(DEFAULT_LIMITS, f.name), float) else int
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError([f"environment: {name}: not a number: {raw!r}"]) from None
+            if value <= 0:
+                raise ConfigError([f"environment: {name}: must be above 0"])
+            values[f.name] = value
+        return cls(**values)
 
 
 DEFAULT_LIMITS = Limits()
@@ -185,7 +208,6 @@ class WebApp:
         if method in ("POST", "PUT", "PATCH"):
             read = read_body(environ, self.limits)
             if isinstance(read, WebResponse):
-                read.headers["Connection"] = "close"
                 return _respond(start_response, read)
             body = read
         environ[BODY_KEY] = body

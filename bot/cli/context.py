@@ -1,13 +1,30 @@
 """What every `mailroom` command shares: the config, the clock, the archive, and who is asking."""
 
+import os
 from functools import cached_property
 from typing import Any
 
 import click
 
+from bot.core import redact
 from bot.core.clock import Clock, iso, parse_instant
 from bot.core.config import Config, Person, find_config, load_config
 from bot.core.errors import MailroomError
+
+
+def secret_env_names(data: Any) -> list[str]:
+    """The environment variables a config names for secrets (`password_env`, `*_key_env`, …)."""
+    names: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, str) and key.endswith("_env"):
+                names.append(value)
+            else:
+                names.extend(secret_env_names(value))
+    elif isinstance(data, list):
+        for item in data:
+            names.extend(secret_env_names(item))
+    return names
 
 
 class AppContext:
@@ -22,7 +39,9 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
-        return load_config(find_config(self.config_path))
+        config = load_config(find_config(self.config_path))
+        redact.register(os.environ.get(name) for name in secret_env_names(config.model_dump()))
+        return config
 
     @cached_property
     def services(self) -> Any:

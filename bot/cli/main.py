@@ -11,6 +11,7 @@ import click
 
 from bot.cli import archive, audit, chat, doctor, rules, run, search, setup, sla, sync
 from bot.cli.context import AppContext
+from bot.core import redact
 from bot.core.errors import ConfigError, MailroomError
 
 
@@ -41,6 +42,7 @@ def cli(ctx: click.Context, config_path: str | None, now: str | None, verbose: b
     """Mailroom: the shared mailboxes of an export factory, in the team chat."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact.install()  # no token, secret, password or key in any log line, ours or the libraries'
     ctx.obj = AppContext(config_path, now)
 
 

@@ -69,16 +69,17 @@ def serve(app: Any, host: str, port: int) -> None:
     """
     from bot.chat.adapters.base import ChatBot
     from bot.chat.platforms import Platforms
-    from bot.chat.web import WebServer
+    from bot.chat.web import Limits, WebServer
 
     settings = load_settings()
+    limits = Limits.from_env()
     _quiet_libraries()
     platforms = Platforms(ChatBot(app.services), settings, listen=False)
     if not platforms.names:
         log.warning("no chat platform in the environment: only /healthz is served (see config/env.example)")
     platforms.start()
     routes = platforms.routes(web_apps(app))
-    server = WebServer(routes, host, port)
+    server = WebServer(routes, host, port, limits=limits)
     server.start()
     click.echo(f"mailroom serve: listening on http://{host}:{server.port} ({', '.join(routes.paths())})", err=True)
     stop = threading.Event()
