@@ -11,6 +11,7 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.core.reply import context
 from bot.outbox import Channel, DeliveryReport, Destination, deliver_pending, enqueue, with_console
 from bot.sla.alerts import enqueue_alerts
 from bot.sla.digest import digest_reply, sla_teams, team_digest
@@ -61,6 +62,9 @@ def enqueue_digests(services: "Services", now: datetime) -> int:
         else:
             destination, route = None, f"team {team_id} has no channel and no manager"
         reply = digest_reply(services, [team_digest(services, team_id, now)], now)
+        head = services.audit.head()
+        if head is not None:  # the audit chain head, anchored outside the archive by whoever keeps the digest
+            reply.blocks.append(context(f"Audit chain head: entry {head[0]}, {head[1][:16]}"))
         planned.append((key, destination, route, reply))
     added = 0
     with write_transaction(services.db):
@@ -78,6 +82,10 @@ def run_scheduler_once(services: "Services", channels: list[Channel] | None = No
     report.digests = enqueue_digests(services, now)
     report.delivery = deliver_pending(services.db, with_console(channels), now)
     log.debug("sla tick: %s", report.line())
+    try:
+        services.audit.anchor(now)
+    except OSError as exc:
+        log.warning("audit anchor not written to %s: %s", services.audit.anchor_path, exc)
     return report
 
 

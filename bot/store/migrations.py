@@ -151,6 +151,17 @@ def m001_archive(db: Database) -> None:
     )
 
 
+@core()
+def m002_audit_keyed(db: Database) -> None:
+    """Issue 14: entries MAC'd under MAILROOM_AUDIT_KEY say so (`keyed`); the head carries its own MAC."""
+    db.executescript(
+        """
+        ALTER TABLE audit_log ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE audit_head ADD COLUMN mac TEXT;
+        """
+    )
+
+
 def apply_migrations(db: Database, sets: Sequence[Migrations], *, lock_file: Path) -> None:
     """Apply what is pending of `sets`, in order, holding an exclusive lock on `lock_file`.
 
