@@ -34,6 +34,7 @@ from bot.mail.imap_connect import (
 )
 from bot.mail.parse import ParsedMail
 from bot.mail.parse_helper import batched, parsed_batches, rare_collections
+from bot.store.db import exclusive_lock
 
 BATCH_SIZE = 200
 """Messages per UID FETCH and per transaction: bounds memory, and what a crash can make us fetch again."""
@@ -190,8 +191,13 @@ class MailboxSync:
     def sync(self) -> list[FolderResult]:
         """Sync every folder once; results also accumulate in `self.results` (kept when one fails)."""
         self.results = []
-        for folder in self.folders:
-            self.results.append(self.sync_folder(folder))
+        # one sync per mailbox at a time, across processes (three `sync --once`, or one beside `run`):
+        # a second waits, then finds the checkpoint moved and fetches only what is still new
+        with exclusive_lock(self.archive.db, f"sync:{self.address}",
+                            waiting=lambda: log.info("%s: another sync of this mailbox is running; waiting",
+                                                     self.address)):
+            for folder in self.folders:
+                self.results.append(self.sync_folder(folder))
         return self.results
 
     def sync_folder(self, folder: str) -> FolderResult:

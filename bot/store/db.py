@@ -6,9 +6,11 @@ true when it writes, even with another thread or process writing the same file. 
 outer transaction.
 """
 
+import fcntl
+import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,6 +73,29 @@ def write_transaction(db: Database) -> Iterator[None]:
                 _depth[key] = depth
             else:
                 _depth.pop(key, None)
+
+
+@contextmanager
+def exclusive_lock(db: Database, name: str, *, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """An exclusive lock named `name` for this archive, across processes and threads (flock on a file
+    beside the archive; each caller opens its own descriptor). `waiting` is called once when another
+    holder makes us wait. An archive not in a file needs no lock."""
+    path = archive_file(db)
+    if path is None:
+        yield
+        return
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:12]
+    with open(f"{path}.lock-{digest}", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def archive_file(db: Database) -> str | None:
