@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from typing import Any
 from urllib.error import URLError
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler, default_retry_handlers
@@ -236,19 +236,20 @@ class SlackAdapter:
             reason = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
             raise MailroomError(f"slack: the bot token could not be checked (auth.test at {self.client.base_url}): "
                                 f"{reason}") from None
-        self.app.middleware(self._dedupe)
         self.app.command(re.compile(r"^/.+"))(ack=self._ack, lazy=[self._run_command])
         self.app.action(re.compile(f"^{BUTTON_ACTION}"))(ack=self._ack, lazy=[self._run_button])
         self.app.event("app_mention")(ack=self._ack, lazy=[self._run_event])
         self.app.event("message")(ack=self._ack, lazy=[self._run_event])
 
     # listeners
-    def _dedupe(self, body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
+    def _claim(self, body: dict[str, Any]) -> bool:
+        """First delivery of this event / trigger? Claimed in the lazy listener, after the ack, so the
+        HTTP answer never waits for SQLite's write lock; a retry is acked and then ignored here."""
         key = delivery_id(body)
         if key is not None and not self.bot.store.claim(PLATFORM, key):
             log.info("slack: duplicate delivery %s ignored", key)
-            return BoltResponse(status=200, body="")
-        return next()
+            return False
+        return True
 
     @staticmethod
     def _ack(ack: Callable[..., None]) -> None:
@@ -256,7 +257,7 @@ class SlackAdapter:
 
     def _answer(self, body: dict[str, Any]) -> Reply | None:
         parsed = to_request(body, self.commands)
-        if parsed is None:
+        if parsed is None or not self._claim(body):
             return None
         user, text = parsed
         return self.bot.answer(PLATFORM, user, text)

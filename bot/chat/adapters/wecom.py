@@ -268,12 +268,14 @@ class WecomAdapter:
         except ValueError:  # signed and decrypted, but not UTF-8 text
             return 400, b"unreadable message"
         parsed = to_request(fields)
-        if parsed is not None and self.bot.store.claim(PLATFORM, delivery_id(fields)):
-            self.executor.submit(self._run, *parsed)
+        if parsed is not None:  # claimed on the worker, so the 200 never waits for SQLite's write lock
+            self.executor.submit(self._run, *parsed, delivery_id(fields))
         return 200, b""
 
-    def _run(self, user: str, text: str) -> None:
+    def _run(self, user: str, text: str, delivery: str | None = None) -> None:
         try:
+            if delivery is not None and not self.bot.store.claim(PLATFORM, delivery):
+                return  # WeCom retried a delivery already taken
             self.deliver(user, self.bot.answer(PLATFORM, user, text))
         except Exception:
             log.exception("wecom: answering %s failed", user)

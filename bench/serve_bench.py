@@ -1,0 +1,290 @@
+"""`mailroom serve` under load: ours (waitress, concurrent commands) against the old server, in one run.
+
+    python bench/serve_bench.py                 # demo archive: 200 commands + 500 idle connections, both servers
+    python bench/serve_bench.py --quick         # 40 commands + 100 idle connections
+    python bench/serve_bench.py --archive-config PATH/mailroom.toml   # another archive (e.g. the owner bench's)
+    python bench/serve_bench.py --baseline-rev REV                    # what "old" is (default: 270cc33)
+
+For each server, a real `mailroom serve` process on 127.0.0.1 with Slack in HTTP mode against a local fake
+Web API: first `--idle` connections are opened and held (nothing sent), then `--commands` signed slash
+commands (/owner, /mailsearch, /sla in turn) are sent at once, each on its own connection. Measured:
+time to the HTTP ack, time until the answer reaches the response_url, GET /healthz latency polled every
+50 ms during the run, failed requests, and the server's RSS growth. The old server is the code of
+`--baseline-rev` (the standard library's ThreadingHTTPServer, one lock for all chat), extracted with
+`git archive` into a temporary folder and run the same way. Every wait is bounded.
+"""
+
+import argparse
+import contextlib
+import hashlib
+import hmac
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.demo.files import build_demo  # noqa: E402
+from tests.fakes.chat_helpers import Answer, Call, FakeApi, slack_responder, slash_command  # noqa: E402
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+SECRET = "bench-signing-secret"
+COMMANDS = [("/owner", "acme"), ("/mailsearch", "quotation"), ("/sla", "")]
+
+
+@dataclass
+class Result:
+    name: str
+    acks: list[float] = field(default_factory=list)
+    answers: list[float] = field(default_factory=list)
+    health: list[float] = field(default_factory=list)
+    failed: int = 0
+    health_failed: int = 0
+    unanswered: int = 0
+    idle_open: int = 0
+    rss_before: float = 0.0
+    rss_peak: float = 0.0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def signed_headers(body: bytes) -> dict[str, str]:
+    ts = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
+def post(port: int, path: str, body: bytes, headers: dict[str, str], timeout: float = 30.0) -> int:
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+               f"Connection: close\r\n{head}\r\n").encode() + body
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        answer = sock.recv(4096)
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+
+
+def get(port: int, path: str, timeout: float = 10.0) -> int:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        answer = sock.recv(4096)
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+
+
+def start(code_root: Path, config: Path, fake_url: str) -> tuple[subprocess.Popen[str], int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "WECOM_", "MAILROOM_"))}
+    env.update(PYTHONPATH=str(code_root), SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
+               SLACK_API_URL=f"{fake_url}/api/", SLACK_MODE="http", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from bot.cli.main import main; main()", "--config", str(config),
+         "--now", NOW.isoformat(), "serve", "--host", "127.0.0.1", "--port", "0"],
+        cwd=code_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            raise SystemExit(f"{code_root}: serve exited {process.returncode}")
+        if "listening on http://127.0.0.1:" in line:
+            port = int(line.split("listening on http://127.0.0.1:", 1)[1].split(" ", 1)[0])
+            threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True).start()  # type: ignore[union-attr]
+            return process, port
+    process.kill()
+    raise SystemExit("serve did not start within 120 s")
+
+
+def run_load(name: str, code_root: Path, config: Path, commands: int, idle: int) -> Result:
+    arrivals: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def responder(call: Call) -> Answer:
+        if call.path.startswith("/respond/"):
+            with lock:
+                arrivals.setdefault(call.path, time.monotonic())
+        return slack_responder(call)
+
+    fake = FakeApi(responder)
+    process, port = start(code_root, config, fake.url)
+    result = Result(name)
+    held: list[socket.socket] = []
+    stop_health = threading.Event()
+    try:
+        for i in range(3):  # warm up: the first /owner builds the customer index
+            body = slash_command("/owner", "acme", user="U0LI", response_url=f"{fake.url}/respond/warm{i}",
+                                 trigger_id=f"warm{i}").encode()
+            post(port, "/slack/events", body, signed_headers(body))
+        deadline = time.monotonic() + 120
+        while len(arrivals) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        arrivals.clear()
+        result.rss_before = rss_mb(process.pid)
+        for _ in range(idle):
+            try:
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+            except OSError:
+                break
+        result.idle_open = len(held)
+
+        def poll_health() -> None:
+            while not stop_health.is_set():
+                started = time.monotonic()
+                try:
+                    ok = get(port, "/healthz", timeout=10) == 200
+                except OSError:
+                    ok = False
+                if ok:
+                    result.health.append(time.monotonic() - started)
+                else:
+                    result.health_failed += 1
+                result.rss_peak = max(result.rss_peak, rss_mb(process.pid))
+                stop_health.wait(0.05)
+
+        poller = threading.Thread(target=poll_health, daemon=True)
+        poller.start()
+        barrier = threading.Barrier(commands)
+        sent_at: dict[str, float] = {}
+
+        def one(i: int) -> None:
+            command, text = COMMANDS[i % len(COMMANDS)]
+            path = f"/respond/{i}"
+            body = slash_command(command, text, user="U0LI", response_url=f"{fake.url}{path}",
+                                 trigger_id=f"{name}-{i}").encode()
+            headers = signed_headers(body)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=60)
+            started = time.monotonic()
+            sent_at[path] = started
+            try:
+                status = post(port, "/slack/events", body, headers, timeout=30)
+            except OSError:
+                status = 0
+            if status == 200:
+                with lock:
+                    result.acks.append(time.monotonic() - started)
+            else:
+                with lock:
+                    result.failed += 1
+
+        workers = [threading.Thread(target=one, args=(i,)) for i in range(commands)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=90)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with lock:
+                if len(arrivals) >= len(result.acks):
+                    break
+            time.sleep(0.05)
+        with lock:
+            result.answers = [arrivals[p] - sent_at[p] for p in arrivals if p in sent_at]
+        result.unanswered = commands - len(result.answers)
+        stop_health.set()
+        poller.join(timeout=15)
+        result.rss_peak = max(result.rss_peak, rss_mb(process.pid))
+    finally:
+        stop_health.set()
+        for sock in held:
+            sock.close()
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        fake.stop()
+    return result
+
+
+def baseline_tree(rev: str, folder: Path) -> Path | None:
+    """The code of `rev` (the old server), extracted with `git archive`; None when git cannot give it."""
+    try:
+        data = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True,
+                              timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    target = folder / f"baseline-{rev}"
+    target.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def row(r: Result) -> str:
+    ms = 1000
+    return (f"{r.name:<6} {pct(r.acks, 50) * ms:7.1f} {pct(r.acks, 95) * ms:7.1f} {pct(r.acks, 99) * ms:7.1f}   "
+            f"{pct(r.answers, 50) * ms:7.0f} {pct(r.answers, 95) * ms:7.0f} {pct(r.answers, 99) * ms:7.0f}   "
+            f"{pct(r.health, 50) * ms:6.1f} {max(r.health, default=float('nan')) * ms:7.1f} {r.health_failed:5d}   "
+            f"{r.failed:5d} {r.unanswered:6d} {r.idle_open:5d}   {r.rss_peak - r.rss_before:6.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="40 commands, 100 idle connections")
+    parser.add_argument("--commands", type=int, default=None)
+    parser.add_argument("--idle", type=int, default=None)
+    parser.add_argument("--archive-config", type=Path, help="mailroom.toml of another archive (default: demo)")
+    parser.add_argument("--baseline-rev", default="270cc33", help="git revision of the old server")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+    commands = args.commands or (40 if args.quick else 200)
+    idle = args.idle or (100 if args.quick else 500)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        ours_config = args.archive_config or build_demo(folder / "ours", now=NOW)
+        old_config = None
+        if not args.no_baseline:
+            old_dir = folder / "old"
+            shutil.copytree(ours_config.parent, old_dir)
+            old_config = old_dir / ours_config.name
+        print(f"serve bench: {commands} concurrent signed Slack commands ({', '.join(c for c, _ in COMMANDS)}) "
+              f"+ {idle} idle connections; archive {ours_config}")
+        results = [run_load("ours", ROOT, ours_config, commands, idle)]
+        if old_config is not None:
+            tree = baseline_tree(args.baseline_rev, folder)
+            if tree is None:
+                print(f"(no baseline: git archive {args.baseline_rev} failed)")
+            else:
+                results.append(run_load("old", tree, old_config, commands, idle))
+    print("               ack ms               answer ms          /healthz ms (polled)   requests           RSS MB")
+    print("server     p50     p95     p99       p50     p95     p99     p50     max  fail    fail  unans  idle    growth")
+    for result in results:
+        print(row(result))
+    ours = results[0]
+    print(f"targets (ours): ack p99 ≤ 100 ms: {pct(ours.acks, 99) * 1000 <= 100}; answer p95 ≤ 1 s: "
+          f"{pct(ours.answers, 95) <= 1}; no failed request: {ours.failed == 0 and ours.unanswered == 0}; "
+          f"RSS growth < 100 MB: {ours.rss_peak - ours.rss_before < 100}")
+    print(json.dumps({r.name: {"ack_p99_ms": round(pct(r.acks, 99) * 1000, 1),
+                               "answer_p95_ms": round(pct(r.answers, 95) * 1000, 1),
+                               "failed": r.failed, "unanswered": r.unanswered} for r in results}))
+
+
+if __name__ == "__main__":
+    main()
