@@ -231,6 +231,9 @@ class SlackAdapter:
                 signing_secret=secret(settings.slack_signing_secret),
                 name="mailroom",
                 listener_executor=executor,
+                # acks run on the request thread itself; only the lazy listeners (the commands) go to the
+                # executor, so an ack never queues behind running commands
+                process_before_response=True,
             )
         except (SlackApiError, URLError, OSError) as exc:
             reason = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
