@@ -15,14 +15,15 @@ time to the HTTP ack, time until the answer reaches the response_url, GET /healt
 """
 
 import argparse
+import asyncio
 import contextlib
 import hashlib
 import hmac
 import io
 import json
+import multiprocessing
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
@@ -32,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -82,23 +84,6 @@ def signed_headers(body: bytes) -> dict[str, str]:
             "Content-Type": "application/x-www-form-urlencoded"}
 
 
-def post(port: int, path: str, body: bytes, headers: dict[str, str], timeout: float = 30.0) -> int:
-    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
-               f"Connection: close\r\n{head}\r\n").encode() + body
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(request)
-        answer = sock.recv(4096)
-    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
-
-
-def get(port: int, path: str, timeout: float = 10.0) -> int:
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
-        answer = sock.recv(4096)
-    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
-
-
 def start(code_root: Path, config: Path, fake_url: str) -> tuple[subprocess.Popen[str], int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "WECOM_", "MAILROOM_"))}
     env.update(PYTHONPATH=str(code_root), SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
@@ -121,106 +106,142 @@ def start(code_root: Path, config: Path, fake_url: str) -> tuple[subprocess.Pope
     raise SystemExit("serve did not start within 120 s")
 
 
-def run_load(name: str, code_root: Path, config: Path, commands: int, idle: int) -> Result:
-    arrivals: dict[str, float] = {}
+def fake_slack_api(log_path: str, ready: Any) -> None:
+    """Child process: the fake Slack Web API; each response_url arrival is written as `path monotonic`."""
+    out = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
     lock = threading.Lock()
 
     def responder(call: Call) -> Answer:
         if call.path.startswith("/respond/"):
             with lock:
-                arrivals.setdefault(call.path, time.monotonic())
+                out.write(f"{call.path} {time.monotonic()}\n")
         return slack_responder(call)
 
     fake = FakeApi(responder)
-    process, port = start(code_root, config, fake.url)
-    result = Result(name)
-    held: list[socket.socket] = []
-    stop_health = threading.Event()
+    ready.put(fake.url)
+    threading.Event().wait(3600)
+
+
+async def _request(port: int, data: bytes, timeout: float) -> int:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
     try:
-        for i in range(3):  # warm up: the first /owner builds the customer index
-            body = slash_command("/owner", "acme", user="U0LI", response_url=f"{fake.url}/respond/warm{i}",
-                                 trigger_id=f"warm{i}").encode()
-            post(port, "/slack/events", body, signed_headers(body))
-        deadline = time.monotonic() + 120
-        while len(arrivals) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        arrivals.clear()
-        result.rss_before = rss_mb(process.pid)
-        for _ in range(idle):
-            try:
-                held.append(socket.create_connection(("127.0.0.1", port), timeout=10))
-            except OSError:
-                break
-        result.idle_open = len(held)
-
-        def poll_health() -> None:
-            while not stop_health.is_set():
-                started = time.monotonic()
-                try:
-                    ok = get(port, "/healthz", timeout=10) == 200
-                except OSError:
-                    ok = False
-                if ok:
-                    result.health.append(time.monotonic() - started)
-                else:
-                    result.health_failed += 1
-                result.rss_peak = max(result.rss_peak, rss_mb(process.pid))
-                stop_health.wait(0.05)
-
-        poller = threading.Thread(target=poll_health, daemon=True)
-        poller.start()
-        barrier = threading.Barrier(commands)
-        sent_at: dict[str, float] = {}
-
-        def one(i: int) -> None:
-            command, text = COMMANDS[i % len(COMMANDS)]
-            path = f"/respond/{i}"
-            body = slash_command(command, text, user="U0LI", response_url=f"{fake.url}{path}",
-                                 trigger_id=f"{name}-{i}").encode()
-            headers = signed_headers(body)
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=60)
-            started = time.monotonic()
-            sent_at[path] = started
-            try:
-                status = post(port, "/slack/events", body, headers, timeout=30)
-            except OSError:
-                status = 0
-            if status == 200:
-                with lock:
-                    result.acks.append(time.monotonic() - started)
-            else:
-                with lock:
-                    result.failed += 1
-
-        workers = [threading.Thread(target=one, args=(i,)) for i in range(commands)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=90)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with lock:
-                if len(arrivals) >= len(result.acks):
-                    break
-            time.sleep(0.05)
-        with lock:
-            result.answers = [arrivals[p] - sent_at[p] for p in arrivals if p in sent_at]
-        result.unanswered = commands - len(result.answers)
-        stop_health.set()
-        poller.join(timeout=15)
-        result.rss_peak = max(result.rss_peak, rss_mb(process.pid))
+        writer.write(data)
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        return int(line.split(b" ", 2)[1]) if line.startswith(b"HTTP/") else 0
     finally:
-        stop_health.set()
-        for sock in held:
-            sock.close()
+        writer.close()
+
+
+def slack_request(body: bytes) -> bytes:
+    head = "".join(f"{k}: {v}\r\n" for k, v in signed_headers(body).items())
+    return (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+            f"Connection: close\r\n{head}\r\n").encode() + body
+
+
+def arrivals_of(path: Path) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for line in path.read_text().splitlines():
+        name, _, at = line.partition(" ")
+        found.setdefault(name, float(at))
+    return found
+
+
+def run_load(name: str, code_root: Path, config: Path, commands: int, idle: int, folder: Path) -> Result:
+    """The load from one asyncio thread (a light client: the server, not the client, is measured), the
+    fake Slack API in a child process of its own."""
+    log_path = folder / f"arrivals-{name}.txt"
+    ready: Any = multiprocessing.get_context("fork").Queue()
+    api = multiprocessing.get_context("fork").Process(target=fake_slack_api, args=(str(log_path), ready), daemon=True)
+    api.start()
+    fake_url = ready.get(timeout=30)
+    process, port = start(code_root, config, fake_url)
+    result = Result(name)
+    try:
+        asyncio.run(_load(result, process.pid, port, fake_url, commands, idle, log_path, name))
+    finally:
         process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-        fake.stop()
+        api.terminate()
+        api.join(timeout=10)
     return result
+
+
+async def _load(result: Result, pid: int, port: int, fake_url: str, commands: int, idle: int, log_path: Path,
+                name: str) -> None:
+    for i in range(3):  # warm up: the first /owner builds the customer index
+        body = slash_command("/owner", "acme", user="U0LI", response_url=f"{fake_url}/respond/warm{i}",
+                             trigger_id=f"warm{i}").encode()
+        await _request(port, slack_request(body), 30)
+    deadline = time.monotonic() + 120
+    while sum(1 for k in arrivals_of(log_path) if "warm" in k) < 3 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    result.rss_before = rss_mb(pid)
+    held = []
+    for _ in range(idle):
+        try:
+            held.append(await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 10))
+        except (TimeoutError, OSError):
+            break
+    result.idle_open = len(held)
+    stop = asyncio.Event()
+
+    async def poll_health() -> None:
+        get_data = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                ok = await _request(port, get_data, 10) == 200
+            except (TimeoutError, OSError):
+                ok = False
+            if ok:
+                result.health.append(time.monotonic() - started)
+            else:
+                result.health_failed += 1
+            result.rss_peak = max(result.rss_peak, rss_mb(pid))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.05)
+
+    poller = asyncio.create_task(poll_health())
+    await asyncio.sleep(0.3)
+    payloads = []
+    for i in range(commands):
+        command, text = COMMANDS[i % len(COMMANDS)]
+        body = slash_command(command, text, user="U0LI", response_url=f"{fake_url}/respond/{i}",
+                             trigger_id=f"{name}-{i}").encode()
+        payloads.append((f"/respond/{i}", slack_request(body)))
+    sent_at: dict[str, float] = {}
+
+    async def one(path: str, data: bytes) -> None:
+        started = time.monotonic()
+        sent_at[path] = started
+        try:
+            status = await _request(port, data, 30)
+        except (TimeoutError, OSError):
+            status = 0
+        if status == 200:
+            result.acks.append(time.monotonic() - started)
+        else:
+            result.failed += 1
+
+    await asyncio.gather(*(one(path, data) for path, data in payloads))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = arrivals_of(log_path)
+        if sum(1 for p in sent_at if p in got) >= len(result.acks):
+            break
+        await asyncio.sleep(0.1)
+    got = arrivals_of(log_path)
+    result.answers = [got[p] - sent_at[p] for p in sent_at if p in got]
+    result.unanswered = commands - len(result.answers)
+    stop.set()
+    await poller
+    result.rss_peak = max(result.rss_peak, rss_mb(pid))
+    for _, writer in held:
+        writer.close()
 
 
 def baseline_tree(rev: str, folder: Path) -> Path | None:
@@ -266,13 +287,13 @@ def main() -> None:
             old_config = old_dir / ours_config.name
         print(f"serve bench: {commands} concurrent signed Slack commands ({', '.join(c for c, _ in COMMANDS)}) "
               f"+ {idle} idle connections; archive {ours_config}")
-        results = [run_load("ours", ROOT, ours_config, commands, idle)]
+        results = [run_load("ours", ROOT, ours_config, commands, idle, folder)]
         if old_config is not None:
             tree = baseline_tree(args.baseline_rev, folder)
             if tree is None:
                 print(f"(no baseline: git archive {args.baseline_rev} failed)")
             else:
-                results.append(run_load("old", tree, old_config, commands, idle))
+                results.append(run_load("old", tree, old_config, commands, idle, folder))
     print("               ack ms               answer ms          /healthz ms (polled)   requests           RSS MB")
     print("server     p50     p95     p99       p50     p95     p99     p50     max  fail    fail  unans  idle    growth")
     for result in results:
