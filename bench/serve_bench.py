@@ -84,8 +84,13 @@ def signed_headers(body: bytes) -> dict[str, str]:
             "Content-Type": "application/x-www-form-urlencoded"}
 
 
+SERVER_ENV: dict[str, str] = {}
+"""More environment for the servers (--server-env NAME=VALUE, e.g. MAILROOM_HTTP_THREADS=8)."""
+
+
 def start(code_root: Path, config: Path, fake_url: str) -> tuple[subprocess.Popen[str], int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "WECOM_", "MAILROOM_"))}
+    env.update(SERVER_ENV)
     env.update(PYTHONPATH=str(code_root), SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
                SLACK_API_URL=f"{fake_url}/api/", SLACK_MODE="http", PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
@@ -274,9 +279,11 @@ def main() -> None:
     parser.add_argument("--archive-config", type=Path, help="mailroom.toml of another archive (default: demo)")
     parser.add_argument("--baseline-rev", default="270cc33", help="git revision of the old server")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
-    commands = args.commands or (40 if args.quick else 200)
-    idle = args.idle or (100 if args.quick else 500)
+    SERVER_ENV.update(item.split("=", 1) for item in args.server_env)
+    commands = args.commands if args.commands is not None else (40 if args.quick else 200)
+    idle = args.idle if args.idle is not None else (100 if args.quick else 500)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         ours_config = args.archive_config or build_demo(folder / "ours", now=NOW)

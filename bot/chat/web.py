@@ -12,7 +12,8 @@ Every limit lives in `Limits`, with defaults fit for a public port:
   keep-alive connection with nothing in flight is closed after `idle_timeout` (waitress's channel_timeout);
 - connections: at most `max_connections` at once (poll(), not select(), so more than 1,024 sockets work);
   a stalled connection costs a socket, never a worker thread: waitress reads requests in its event loop
-  and hands only complete ones to `threads` workers.
+  and hands only complete ones to `threads` workers; one that has sent nothing yet stays in the kernel
+  (TCP_DEFER_ACCEPT) and costs the event loop nothing.
 Nothing is decoded or parsed before the platform's signature is verified; a bad body gets 400, never 500.
 """
 
@@ -21,6 +22,7 @@ import json
 import logging
 import os
 import resource
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -279,6 +281,11 @@ class WebServer:
         self._map: dict[int, Any] = {}
         self.server = _Server(self.app, self._map, dispatcher=self.dispatcher, adj=adj, sockinfo=adj.listen[0])
         self.server.request_timeout = limits.request_timeout
+        if hasattr(socket, "TCP_DEFER_ACCEPT"):
+            # a connection that has sent nothing stays in the kernel until its first byte (or the request
+            # timeout): idle sockets cost the event loop nothing (nginx's `listen … deferred`)
+            self.server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT,
+                                          max(1, int(limits.request_timeout)))
         self._thread: threading.Thread | None = None
 
     @property

@@ -233,7 +233,8 @@ class SlackAdapter:
                 client=self.client,
                 signing_secret=secret(settings.slack_signing_secret),
                 name="mailroom",
-                listener_executor=executor,
+                listener_executor=executor or ThreadPoolExecutor(max_workers=4,
+                                                                 thread_name_prefix="slack-lazy"),
                 # acks run on the request thread itself; only the lazy listeners (the commands) go to the
                 # executor, so an ack never queues behind running commands
                 process_before_response=True,
