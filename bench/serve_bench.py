@@ -2,14 +2,17 @@
 
     python bench/serve_bench.py                 # demo archive: 200 commands + 500 idle connections, both servers
     python bench/serve_bench.py --quick         # 40 commands + 100 idle connections
-    python bench/serve_bench.py --archive-config PATH/mailroom.toml   # another archive (e.g. the owner bench's)
+    python bench/serve_bench.py --customers 100000   # the demo + the owner bench's 100,000 generated customers
+    python bench/serve_bench.py --archive-config PATH/mailroom.toml   # another archive
     python bench/serve_bench.py --baseline-rev REV                    # what "old" is (default: 270cc33)
 
 For each server, a real `mailroom serve` process on 127.0.0.1 with Slack in HTTP mode against a local fake
 Web API: first `--idle` connections are opened and held (nothing sent), then `--commands` signed slash
 commands (/owner, /mailsearch, /sla in turn) are sent at once, each on its own connection. Measured:
 time to the HTTP ack, time until the answer reaches the response_url, GET /healthz latency polled every
-50 ms during the run, failed requests, and the server's RSS growth. The old server is the code of
+50 ms during the run, failed requests, and the server's RSS growth. (Ours keeps a connection that has sent
+nothing in the kernel, TCP_DEFER_ACCEPT, so the idle ones cost its event loop nothing; the old server holds
+a thread for each.) The old server is the code of
 `--baseline-rev` (the standard library's ThreadingHTTPServer, one lock for all chat), extracted with
 `git archive` into a temporary folder and run the same way. Every wait is bounded.
 """
@@ -177,8 +180,8 @@ def run_load(name: str, code_root: Path, config: Path, commands: int, idle: int,
 
 async def _load(result: Result, pid: int, port: int, fake_url: str, commands: int, idle: int, log_path: Path,
                 name: str) -> None:
-    for i in range(3):  # warm up: the first /owner builds the customer index
-        body = slash_command("/owner", "acme", user="U0LI", response_url=f"{fake_url}/respond/warm{i}",
+    for i, (command, text) in enumerate(COMMANDS):  # warm up: the matchers are built once per process
+        body = slash_command(command, text, user="U0LI", response_url=f"{fake_url}/respond/warm{i}",
                              trigger_id=f"warm{i}").encode()
         await _request(port, slack_request(body), 30)
     deadline = time.monotonic() + 120
@@ -249,6 +252,31 @@ async def _load(result: Result, pid: int, port: int, fake_url: str, commands: in
         writer.close()
 
 
+def add_customers(config: Path, count: int) -> None:
+    """`count` more customers in the archive of `config`, made by the owner bench's generator (100,000 is
+    the owner bench's archive), after the demo's own."""
+    import json as json_
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from owner_bench import Generator
+
+    from bot.core.config import load_config
+    from bot.schema import open_archive
+
+    db = open_archive(load_config(config).archive_path)
+    offset = int(db.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0]) + 1000
+    customers = Generator(4).customers(count)
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO customers (id, name, domains, aliases, contacts, country, source, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'mail', '2026-01-01T00:00:00Z')",
+            [(offset + c.id, c.name, json_.dumps(c.domains), json_.dumps(c.aliases, ensure_ascii=False),
+              json_.dumps(c.contacts), c.country) for c in customers])
+        db.conn.executemany("INSERT OR IGNORE INTO customer_keys (key, customer_id) VALUES (?, ?)",
+                            [(k, offset + c.id) for c in customers for k in (*c.domains, *c.contacts)])
+    db.conn.close()
+
+
 def baseline_tree(rev: str, folder: Path) -> Path | None:
     """The code of `rev` (the old server), extracted with `git archive`; None when git cannot give it."""
     try:
@@ -277,6 +305,8 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=None)
     parser.add_argument("--idle", type=int, default=None)
     parser.add_argument("--archive-config", type=Path, help="mailroom.toml of another archive (default: demo)")
+    parser.add_argument("--customers", type=int, default=0,
+                        help="add this many generated customers (100000: the owner bench's archive)")
     parser.add_argument("--baseline-rev", default="270cc33", help="git revision of the old server")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE")
@@ -287,13 +317,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         ours_config = args.archive_config or build_demo(folder / "ours", now=NOW)
+        if args.customers:
+            add_customers(ours_config, args.customers)
         old_config = None
         if not args.no_baseline:
             old_dir = folder / "old"
             shutil.copytree(ours_config.parent, old_dir)
             old_config = old_dir / ours_config.name
         print(f"serve bench: {commands} concurrent signed Slack commands ({', '.join(c for c, _ in COMMANDS)}) "
-              f"+ {idle} idle connections; archive {ours_config}")
+              f"+ {idle} idle connections; archive {ours_config}"
+              + (f" + {args.customers:,} generated customers" if args.customers else ""))
         results = [run_load("ours", ROOT, ours_config, commands, idle, folder)]
         if old_config is not None:
             tree = baseline_tree(args.baseline_rev, folder)

@@ -25,6 +25,17 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 
+def warm_up(services: Services) -> None:
+    """Build the process's shared matchers (the customer index, the search's customer names: seconds per
+    100,000 customers), each behind its own lock: an /owner or /search arriving meanwhile waits for it
+    instead of building a second one; other commands run as usual."""
+    try:
+        services.customer_index.get()
+        services.search.engine.customers.names()
+    except Exception:
+        log.exception("warming up the customer matchers failed; the first /owner or /search builds them")
+
+
 class Runner:
     """Starts what the environment configures; `stop()` (or the stop event) ends it all."""
 
@@ -79,12 +90,7 @@ class Runner:
         return services
 
     def _warm_up(self) -> None:
-        """Builds the process's one customer matcher (behind its own lock): an /owner arriving meanwhile
-        waits for it instead of building a second one; other commands run as usual."""
-        try:
-            self.services.customer_index.get()
-        except Exception:
-            log.exception("building the customer index failed; the first /owner builds it")
+        warm_up(self.services)
 
     def _schedule(self) -> None:
         services = self._own_services()

@@ -78,6 +78,9 @@ def serve(app: Any, host: str, port: int) -> None:
     if not platforms.names:
         log.warning("no chat platform in the environment: only /healthz is served (see config/env.example)")
     platforms.start()
+    from bot.chat.runner import warm_up
+
+    threading.Thread(target=warm_up, args=(app.services,), name="warm-up", daemon=True).start()
     routes = platforms.routes(web_apps(app))
     server = WebServer(routes, host, port, limits=limits)
     server.start()

@@ -140,7 +140,7 @@ class SearchEngine:
         self.index = index
         self.synonyms = synonyms
         self.vocabulary = Vocabulary(db)
-        self.customers = CustomerNames(db)
+        self.customers = CustomerNames.shared(db)  # one per process: seconds to build per 100,000
         self._rarity: dict[str, tuple[int, float]] = {}
 
     # -- public --------------------------------------------------------------------------------

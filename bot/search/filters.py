@@ -9,9 +9,12 @@ and largest message id of each day), which FTS5 applies before reading anything.
 """
 
 import json
+import os
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process, utils
@@ -22,6 +25,7 @@ from bot.core.directory import Directory
 from bot.core.durations import parse_duration
 from bot.search.query import Filters, QueryError
 from bot.search.text import strip_accents
+from bot.store.db import archive_file, connect
 
 SENT_FOLDERS = ("sent", "sent items", "sent messages", "sent mail", "已发送", "已发送邮件", "gesendet")
 ATTACHMENT_WORDS = ("attachment", "attachments", "attach", "file", "files", "附件")
@@ -162,15 +166,39 @@ def day_start(value: str, *, now: datetime, zone: ZoneInfo, key: str) -> datetim
 
 
 class CustomerNames:
-    """Customer names, aliases, domains and contacts, folded once and cached until customers change."""
+    """Customer names, aliases, domains and contacts, folded once and cached until customers change.
+
+    Building it takes seconds per 100,000 customers, so a process keeps one per archive (`shared`), which
+    every thread's search uses: its own connection, loads behind its own lock."""
+
+    _shared: ClassVar[dict[tuple[str, int], "CustomerNames"]] = {}
+    _shared_lock = threading.Lock()
 
     def __init__(self, db: Database):
         self.db = db
         self._stamp: tuple[int, int] | None = None
         self._labels: dict[int, list[str]] = {}
         self._names: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, db: Database) -> "CustomerNames":
+        """The process's one instance for the archive file behind `db` (a private one in memory)."""
+        path = archive_file(db)
+        if path is None:
+            return cls(db)
+        key = (path, os.stat(path).st_ino)
+        with cls._shared_lock:
+            names = cls._shared.get(key)
+            if names is None:
+                names = cls._shared[key] = cls(connect(path, create=False))
+            return names
 
     def _load(self) -> None:
+        with self._lock:
+            self._load_locked()
+
+    def _load_locked(self) -> None:
         stamp = tuple(self.db.execute("SELECT coalesce(max(id), 0), count(*) FROM customers").fetchone())
         if stamp == self._stamp:
             return

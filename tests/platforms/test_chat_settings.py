@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from bot.chat.adapters import slack, telegram
 from bot.chat.settings import DEFAULT_SLACK_COMMANDS, PlatformSettings
-from bot.chat.web import MAX_BODY, Routes, WebResponse, WebServer
+from bot.chat.web import MAX_BODY, Limits, Routes, WebResponse, WebServer
+from bot.core.errors import ConfigError
 from tests.fakes.chat_helpers import http as request
 from tests.fakes.chat_helpers import slack_headers
 
@@ -106,6 +107,37 @@ def test_web_server_edges() -> None:
     finally:
         server.stop()
     assert time.monotonic() - started < 2
+
+
+def test_a_wsgi_app_mounts_under_a_prefix_behind_the_same_limits() -> None:
+    """The hook for the read-only dashboard: `extra_apps` / `Routes.mount`."""
+    seen: list[tuple[str, str]] = []
+
+    def dashboard(environ: dict, start_response) -> list[bytes]:  # noqa: ANN001
+        seen.append((environ["SCRIPT_NAME"], environ["PATH_INFO"]))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"dashboard"]
+
+    routes = Routes()
+    routes.mount("/dashboard/", dashboard)
+    server = WebServer(routes, limits=Limits(max_body=100))
+    server.start()
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        assert request("GET", f"{base}/dashboard/team/sales") == (200, b"dashboard")
+        assert seen == [("/dashboard", "/team/sales")]
+        assert request("GET", f"{base}/dashboard")[0] in (200, 308)
+        assert request("POST", f"{base}/dashboard/x", b"y" * 101)[0] == 413  # waitress's cap, from Limits
+        assert "* /dashboard/" in routes.paths()
+    finally:
+        server.stop()
+
+
+def test_limits_from_the_environment() -> None:
+    limits = Limits.from_env({"MAILROOM_HTTP_MAX_BODY": "2048", "MAILROOM_HTTP_REQUEST_TIMEOUT": "2.5"})
+    assert (limits.max_body, limits.request_timeout, limits.threads) == (2048, 2.5, Limits().threads)
+    with pytest.raises(ConfigError, match="MAILROOM_HTTP_THREADS"):
+        Limits.from_env({"MAILROOM_HTTP_THREADS": "many"})
 
 
 def test_slack_manifest_matches_what_the_adapter_handles() -> None:
