@@ -176,7 +176,7 @@ class CustomerNames:
 
     def __init__(self, db: Database):
         self.db = db
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[object, ...] | None = None
         self._labels: dict[int, list[str]] = {}
         self._names: dict[int, str] = {}
         self._lock = threading.Lock()
@@ -199,7 +199,12 @@ class CustomerNames:
             self._load_locked()
 
     def _load_locked(self) -> None:
-        stamp = tuple(self.db.execute("SELECT coalesce(max(id), 0), count(*) FROM customers").fetchone())
+        # the newest id and the change counters the customer tables' triggers keep (bot/customers/schema.py):
+        # an index seek and two key lookups, where count(*) read every row (15 ms at 100,000 customers)
+        stamp = tuple(self.db.execute(
+            "SELECT coalesce((SELECT max(id) FROM customers), 0), "
+            "(SELECT value FROM meta WHERE key = 'customers_added'), "
+            "(SELECT value FROM meta WHERE key = 'customers_changed')").fetchone())
         if stamp == self._stamp:
             return
         labels: dict[int, list[str]] = {}
@@ -210,7 +215,7 @@ class CustomerNames:
             texts = [name, *_list(aliases), *_list(domains), *_list(contacts)]
             labels[cid] = [strip_accents(t) for t in texts if t]
             names[cid] = name
-        self._labels, self._names, self._stamp = labels, names, stamp  # type: ignore[assignment]
+        self._labels, self._names, self._stamp = labels, names, stamp
 
     def names(self) -> dict[int, str]:
         """Customer id → name (reloaded when customers changed)."""
