@@ -21,6 +21,7 @@ from bot.core.clock import Clock
 from bot.core.config import load_config
 from bot.services import Services
 from tests.conftest import DEMO_NOW, ROOT
+from tests.fakes.chat_helpers import FakeApi, telegram_responder
 from tests.fakes.dovecot import DovecotServer, ImapUser
 from tests.fakes.sync_helpers import DOMAIN, Account, mail, query, write_config
 
@@ -29,9 +30,10 @@ ROUNDS = int(os.environ.get("MAILROOM_CONCURRENCY_ROUNDS", "2"))
 
 def mailroom(config: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     environment = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
+    # stdin stays open: `run` without chat credentials is the console chat, which would end at EOF
     return subprocess.Popen([sys.executable, "-c", "from bot.cli.main import main; main()", "--config", str(config),
                              *args], cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            stdin=subprocess.PIPE, text=True)
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
@@ -44,14 +46,16 @@ def test_web_and_worker_start_together_on_a_fresh_archive(demo_template: Path, t
         archive.unlink()  # a brand-new archive: every migration still to run
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "WECOM_"))}
     env["MAILROOM_NOW"] = DEMO_NOW.isoformat()
+    telegram = FakeApi(telegram_responder)  # the worker polls Telegram, as a real deploy's would
+    worker_env = {**env, "TELEGRAM_BOT_TOKEN": "4242:worker-token", "TELEGRAM_API_URL": telegram.url}
     web = mailroom(config, "serve", "--host", "127.0.0.1", "--port", "0", env=env)
-    worker = mailroom(config, "run", "--no-http", "--no-sync", env=env)
+    worker = mailroom(config, "run", "--no-http", "--no-sync", env=worker_env)
     cli = [mailroom(config, "audit", "verify", env=env) for _ in range(2)]
     try:
         for process in cli:
             out, err = process.communicate(timeout=120)
             assert process.returncode == 0, err
-        for process, ready in ((web, "listening on"), (worker, "mailroom run:")):
+        for process, ready in ((web, "listening on"), (worker, "mailroom run: telegram")):
             deadline = time.monotonic() + 60
             assert process.stderr is not None
             line = ""
@@ -69,6 +73,7 @@ def test_web_and_worker_start_together_on_a_fresh_archive(demo_template: Path, t
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.communicate()
+        telegram.stop()
     assert web.returncode == 0 and worker.returncode == 0
 
 
