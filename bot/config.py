@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.durations import parse_duration
 from bot.errors import ConfigError
@@ -48,6 +56,8 @@ class Organization(Strict):
     name: str
     domains: list[Address] = Field(min_length=1)
     timezone: str = "UTC"
+    dkim_selectors: list[str] = []
+    """DKIM selectors `mailroom doctor` looks up (default: the usual ones of the mailboxes' IMAP providers)."""
 
     @field_validator("timezone")
     @classmethod
@@ -68,7 +78,25 @@ class CustomerSource(Strict):
     free_mail_domains: list[Address] = []
 
 
+ImapProvider = Literal["exmail", "aliyun", "netease", "zoho", "zoho-eu", "zoho-cn", "gmail", "outlook", "qq", "163"]
+IMAP_PRESETS: dict[str, tuple[str, int]] = {
+    "exmail": ("imap.exmail.qq.com", 993),  # 腾讯企业邮
+    "aliyun": ("imap.qiye.aliyun.com", 993),  # 阿里企业邮箱
+    "netease": ("imap.qiye.163.com", 993),  # 网易企业邮箱
+    "zoho": ("imappro.zoho.com", 993),  # Zoho Mail, organisation accounts (US data centre)
+    "zoho-eu": ("imappro.zoho.eu", 993),
+    "zoho-cn": ("imappro.zoho.com.cn", 993),  # Zoho 中国
+    "gmail": ("imap.gmail.com", 993),  # Gmail / Google Workspace
+    "outlook": ("outlook.office365.com", 993),  # Microsoft 365 / Exchange Online
+    "qq": ("imap.qq.com", 993),  # QQ邮箱 (personal)
+    "163": ("imap.163.com", 993),  # 网易163邮箱 (personal)
+}
+"""`[mailboxes.imap] provider = NAME` fills host and port (implicit TLS); keys written in the table win.
+What each provider requires to log in is in bot/mail/providers.py."""
+
+
 class Imap(Strict):
+    provider: ImapProvider | None = None
     host: str
     port: int = 993
     ssl: bool = True
@@ -76,6 +104,16 @@ class Imap(Strict):
     username: str
     password_env: str
     folders: list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("provider") in IMAP_PRESETS:
+            host, port = IMAP_PRESETS[data["provider"]]
+            return {"host": host, "port": port, "ssl": True, "starttls": False, **data}
+        if isinstance(data, dict) and data.get("provider") and "host" not in data:
+            return {"host": "", **data}  # an unknown provider is the one error to report, not the host too
+        return data
 
 
 class Mailbox(Strict):

@@ -23,6 +23,7 @@ from imap_tools.errors import (
 
 from bot.config import Config, Imap
 from bot.errors import MailroomError, SyncError
+from bot.mail.providers import provider
 
 CONNECT_TIMEOUT = 30.0
 """Seconds to wait for the server on connect and on every command (a dead server must not hang us)."""
@@ -132,6 +133,9 @@ def fetch_raw(box: BaseMailBox, uids: list[int]) -> list[tuple[int, bytes]]:
 def connect(target: SyncTarget, *, timeout: float = CONNECT_TIMEOUT) -> BaseMailBox:
     """Log in, select nothing. Raises SyncError for what the config can fix, or the network's exceptions."""
     imap = target.imap
+    preset = provider(imap.provider)
+    if preset is not None and preset.basic_auth == "refused":
+        raise SyncError(f"{preset.label}: {preset.login_rule}")
     password = os.environ.get(imap.password_env)
     if not password:
         raise SyncError(f"the environment variable {imap.password_env} (password_env) is not set")
@@ -262,7 +266,9 @@ def describe(exc: BaseException, target: SyncTarget) -> str:
         return f"no answer from {where} within {CONNECT_TIMEOUT:.0f} s"
     if isinstance(exc, MailboxLoginError):
         said = _server_said(exc)
-        return f"login failed for {imap.username!r}: {said} (check the password in ${imap.password_env})"
+        line = f"login failed for {imap.username!r}: {said} (check the password in ${imap.password_env})"
+        preset = provider(imap.provider)
+        return f"{line}; {preset.label}: {preset.login_rule}" if preset else line
     if isinstance(exc, MailboxStarttlsError):
         return f"{where} refused STARTTLS: {_server_said(exc)}"
     if isinstance(exc, imaplib.IMAP4.abort):
