@@ -3,7 +3,6 @@ intact, and each mailbox's archive spans the time it should (oldest and newest m
 with no mail at all, which is what an unfinished migration looks like)."""
 
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 from bot.admin_checks.model import Check, fail, ok, warn
@@ -62,7 +61,7 @@ def _complaint_cc(config: Config, directory: Directory, audit_boxes: list[str]) 
                    '[rules.cc.milestones] complaint_conclusion = ["support", "audit"]')
 
 
-def archive_checks(config: Config, db: Any, *, today: date) -> Iterator[Check]:
+def archive_checks(config: Config, db: Any) -> Iterator[Check]:
     """Per mailbox: how many messages, oldest and newest, and any gap of empty months in between."""
     spans = {
         row[0]: (int(row[1]), row[2], row[3])
