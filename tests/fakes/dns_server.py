@@ -106,3 +106,13 @@ def _rdata(qtype: str, value: str) -> TXT | MX:
         priority, host = value.split()
         return MX(host, int(priority))
     raise ValueError(f"FakeDns serves TXT, MX and CNAME only, not {qtype}")
+
+
+def good_zone(domain: str) -> Zone:
+    """Sender authentication done right for `domain` (MX, one SPF with ~all, DMARC quarantine with rua);
+    DKIM is left to the test, since its selector depends on the provider."""
+    return {
+        (domain, "MX"): ["10 mx.mail.example."],
+        (domain, "TXT"): ["v=spf1 ip4:192.0.2.0/24 ~all"],
+        (f"_dmarc.{domain}", "TXT"): [f"v=DMARC1; p=quarantine; rua=mailto:dmarc@{domain}"],
+    }

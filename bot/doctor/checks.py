@@ -1,0 +1,83 @@
+"""`mailroom doctor`: the guide's admin checklist, section by section, as `Check` rows.
+
+Sections, in order: config (the file and its [rules]), dns (SPF/DKIM/DMARC/MX per domain), rights (who may
+read/reply/delete/export), audit (audit@, the CC rule, the audit chain), archive (age per mailbox),
+migration (IMAP login and counts per folder against the archive), login (MFA reminders).
+"""
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from bot.core.errors import ConfigError
+from bot.doctor.model import MARKS, Check, fail, ok
+
+SECTIONS: dict[str, str] = {
+    "config": "Config",
+    "dns": "DNS sender authentication (SPF, DKIM, DMARC, MX)",
+    "rights": "Mailbox rights (read / reply / delete / export)",
+    "audit": "Audit",
+    "archive": "Archive (oldest … newest per mailbox)",
+    "migration": "IMAP and migration (server count vs archive)",
+    "login": "MFA and login (reminders: not visible from outside)",
+}
+
+
+def run_checks(app: Any, *, dns_only: bool = False) -> Iterator[Check]:
+    """Every section for an app context (config, services); `dns_only` skips all but DNS (no archive opened)."""
+    from bot.doctor.dns import run_dns_checks
+
+    config = app.config
+    if dns_only:
+        yield from run_dns_checks(config)
+        return
+    from bot.doctor.archive import archive_checks, audit_checks
+    from bot.doctor.login import login_checks
+    from bot.doctor.migration import migration_checks
+    from bot.doctor.rights import rights_checks
+
+    services = app.services
+    yield from config_checks(config, services.directory)
+    yield from run_dns_checks(config)
+    yield from rights_checks(services.directory)
+    yield from audit_checks(config, services.directory, services.audit)
+    yield from archive_checks(config, services.db)
+    yield from migration_checks(config, services.db)
+    yield from login_checks(config)
+
+
+def config_checks(config: Any, directory: Any) -> Iterator[Check]:
+    from bot.rules.settings import load_rules
+
+    yield ok("config", "config", f"{config.source}: {len(config.mailboxes)} mailboxes, {len(config.people)} people")
+    try:
+        load_rules(config, directory)
+    except ConfigError as exc:
+        for line in exc.problems:
+            yield fail("config", "mail rules", line)
+        return
+    yield ok("config", "mail rules", "[rules] valid")
+
+
+def render(checks: Iterable[Check]) -> list[str]:
+    """Grouped terminal lines: a heading per section, then `✓ name: detail` / `! …` / `✗ … → fix`,
+    and a last line counting each status."""
+    by_area: dict[str, list[Check]] = {}
+    for check in checks:
+        by_area.setdefault(check.area, []).append(check)
+    lines: list[str] = []
+    for area in [*SECTIONS, *(a for a in by_area if a not in SECTIONS)]:
+        rows = by_area.get(area)
+        if not rows:
+            continue
+        if lines:
+            lines.append("")
+        lines.append(SECTIONS.get(area, area))
+        lines += [f"  {row.line()}" for row in rows]
+    counts = {s: sum(len([r for r in rows if r.status == s]) for rows in by_area.values()) for s in MARKS}
+    lines += ["", f"{counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failed"]
+    return lines
+
+
+def as_json(checks: Iterable[Check]) -> dict[str, list[dict[str, str]]]:
+    """`doctor --json`: {"checks": [{"area", "name", "status", "detail", "fix"}]}, exactly."""
+    return {"checks": [c.model_dump() for c in checks]}
