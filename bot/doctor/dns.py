@@ -454,10 +454,11 @@ def check_dmarc(client: Dns, domain: str) -> Iterator[Check]:
                    f'publish: {host} TXT "{_without(text, ("adkim", "aspf"))}"')
         return
     alignment = "strict" if "s" in (tags.get("adkim", "r").lower(), tags.get("aspf", "r").lower()) else "relaxed"
+    with_rua = text if tags.get("rua") else _with_tag(text, "rua", rua)
     if policy == "none":
         yield warn(AREA, name, f'"{text}": p=none only monitors; forged mail is still delivered',
                    f'once the rua reports show only your own servers, publish: {host} TXT '
-                   f'"{_with_tag(text, "p", "quarantine")}"')
+                   f'"{_with_tag(with_rua, "p", "quarantine")}"')
     else:
         pct = tags.get("pct", "100")
         share = f", applied to {pct}% of mail" if pct != "100" else ""

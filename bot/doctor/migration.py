@@ -30,12 +30,15 @@ NOT_HISTORY = ("\\Trash", "\\Junk", "\\Drafts")
 
 
 def migration_checks(config: Config, db: Any, *, timeout: float = CONNECT_TIMEOUT) -> Iterator[Check]:
-    targets = sync_targets(config)
+    targets = {t.address: t for t in sync_targets(config) if not t.personal}
     for mailbox in config.mailboxes:
-        if mailbox.imap is None:
+        if mailbox.address in targets:
+            yield from account_checks(targets[mailbox.address], db, timeout=timeout)
+        else:
             yield ok(AREA, mailbox.address, "no IMAP configured (import only)")
-    for target in targets:
-        yield from account_checks(target, db, timeout=timeout)
+    for target in sync_targets(config):
+        if target.personal:
+            yield from account_checks(target, db, timeout=timeout)
 
 
 def account_checks(target: SyncTarget, db: Any, *, timeout: float = CONNECT_TIMEOUT) -> Iterator[Check]:

@@ -231,7 +231,7 @@ def test_dmarc_missing(client: Dns) -> None:
 
 def test_dmarc_p_none_and_no_rua(client: Dns) -> None:
     policy, reports = check_dmarc(client, "none.test")
-    assert policy.status == "warn" and '"v=DMARC1; p=quarantine"' in policy.fix
+    assert policy.status == "warn" and '"v=DMARC1; p=quarantine; rua=mailto:postmaster@none.test"' in policy.fix
     assert reports.status == "warn"
     assert reports.fix == 'publish: _dmarc.none.test TXT "v=DMARC1; p=none; rua=mailto:postmaster@none.test"'
 
