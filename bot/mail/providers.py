@@ -12,7 +12,7 @@ from typing import Literal
 BasicAuth = Literal["password", "client-password", "app-password", "refused"]
 """password: the mailbox password works once IMAP is on; client-password: a separate client/app password
 is needed when secure login is on; app-password: only an app password (after 2-step verification);
-refused: the provider refuses password login for IMAP altogether (OAuth2 only)."""
+refused: the provider refuses password login for IMAP altogether (OAuth2 only: `[mailboxes.imap.oauth2]`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class Provider:
     """MX records to publish ("PRIORITY HOST."), for the fix line when a domain has none."""
 
 
-OAUTH_NOT_YET = "Mailroom does not support OAuth2 (XOAUTH2) yet"
+OAUTH_HOWTO = "OAuth2: a [mailboxes.imap.oauth2] table with client_id and refresh_token_env (XOAUTH2)"
 
 PROVIDERS: dict[str, Provider] = {
     p.name: p
@@ -82,14 +82,14 @@ PROVIDERS: dict[str, Provider] = {
         Provider(
             "gmail", "Gmail / Google Workspace", "app-password",
             "Google refuses the account password over IMAP: only an app password works (needs 2-Step "
-            f"Verification; a Workspace admin may forbid app passwords); {OAUTH_NOT_YET}",
+            f"Verification; a Workspace admin may forbid app passwords), or {OAUTH_HOWTO}",
             "Google Admin console → Security → Authentication → 2-Step Verification (enforce)",
             "_spf.google.com", ("google",), ("1 smtp.google.com.",),
         ),
         Provider(
             "outlook", "Microsoft 365 / Exchange Online", "refused",
-            "Microsoft 365 refuses password (basic) login over IMAP since 2022: it only accepts OAuth2, and "
-            f"{OAUTH_NOT_YET} — use `mailroom import` of an export meanwhile",
+            "Microsoft 365 refuses password (basic) login over IMAP since 2022: it only accepts OAuth2, so "
+            f"use {OAUTH_HOWTO} (an Entra app registration with IMAP.AccessAsUser.All)",
             "Microsoft Entra admin center → Security defaults or Conditional Access → require MFA",
             "spf.protection.outlook.com", ("selector1", "selector2"), (),
         ),

@@ -59,7 +59,7 @@ def test_microsoft_365_is_refused_before_any_password_is_sent(tmp_path: Path) ->
     (target,) = sync_targets(load_config(config_with(tmp_path, 'provider = "outlook"\n')))
     with pytest.raises(SyncError) as info:
         connect(target)
-    assert "refuses password (basic) login" in str(info.value) and "OAuth2 (XOAUTH2) yet" in str(info.value)
+    assert "refuses password (basic) login" in str(info.value) and "[mailboxes.imap.oauth2]" in str(info.value)
 
 
 @pytest.fixture(scope="module")
