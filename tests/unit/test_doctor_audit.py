@@ -99,3 +99,16 @@ def test_mfa_reminders_name_the_providers_setting(tmp_path: Path) -> None:
 def test_no_provider_gives_one_generic_reminder(demo_services: Services) -> None:
     (check,) = login_checks(demo_services.config)
     assert check.status == "ok" and "MFA" in check.detail
+
+
+def test_microsoft_365_with_oauth2_is_not_warned(tmp_path: Path) -> None:
+    path = tmp_path / "mailroom.toml"
+    path.write_text('[organization]\nname = "T"\ndomains = ["t.example"]\n'
+                    '[[mailboxes]]\naddress = "support@t.example"\n[mailboxes.imap]\nprovider = "outlook"\n'
+                    'username = "support@t.example"\n'
+                    '[mailboxes.imap.oauth2]\nclient_id = "app"\nrefresh_token_env = "RT"\n')
+    config = load_config(path)
+    imap = config.mailboxes[0].imap
+    assert imap is not None and imap.oauth2 is not None
+    assert imap.oauth2.token_url == "https://login.microsoftonline.com/organizations/oauth2/v2.0/token"
+    assert [(c.name, c.status) for c in login_checks(config)] == [("MFA Microsoft 365 / Exchange Online", "ok")]
