@@ -8,7 +8,8 @@ migration (IMAP login and counts per folder against the archive), login (MFA rem
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from bot.core.errors import ConfigError
+from bot.core.directory import Directory
+from bot.core.errors import ArchiveError, ConfigError
 from bot.doctor.model import MARKS, Check, fail, ok
 
 SECTIONS: dict[str, str] = {
@@ -35,13 +36,22 @@ def run_checks(app: Any, *, dns_only: bool = False) -> Iterator[Check]:
     from bot.doctor.migration import migration_checks
     from bot.doctor.rights import rights_checks
 
-    services = app.services
-    yield from config_checks(config, services.directory)
+    try:
+        services = app.services
+    except ArchiveError as exc:  # no archive yet: everything that needs none is still checked
+        services = None
+        missing = fail("archive", "archive", str(exc))
+    directory = services.directory if services is not None else Directory(config)
+    db = services.db if services is not None else None
+    yield from config_checks(config, directory)
     yield from run_dns_checks(config)
-    yield from rights_checks(services.directory)
-    yield from audit_checks(config, services.directory, services.audit)
-    yield from archive_checks(config, services.db)
-    yield from migration_checks(config, services.db)
+    yield from rights_checks(directory)
+    yield from audit_checks(config, directory, services.audit if services is not None else None)
+    if db is not None:
+        yield from archive_checks(config, db)
+    else:
+        yield missing
+    yield from migration_checks(config, db)
     yield from login_checks(config)
 
 

@@ -29,7 +29,8 @@ NOT_HISTORY = ("\\Trash", "\\Junk", "\\Drafts")
 """Folders whose mail is not history worth archiving (not flagged when `sync` skips them)."""
 
 
-def migration_checks(config: Config, db: Any, *, timeout: float = CONNECT_TIMEOUT) -> Iterator[Check]:
+def migration_checks(config: Config, db: Any | None, *, timeout: float = CONNECT_TIMEOUT) -> Iterator[Check]:
+    """`db` None: no archive yet (everything on the server counts as not fetched)."""
     targets = {t.address: t for t in sync_targets(config) if not t.personal}
     for mailbox in config.mailboxes:
         if mailbox.address in targets:
@@ -64,7 +65,8 @@ def _compare(box: BaseMailBox, target: SyncTarget, db: Any) -> Iterator[Check]:
     yield ok(AREA, address, f"IMAP {target.endpoint} login ok; sync reads {', '.join(synced) or 'no folder'}")
     for problem in problems:
         yield fail(AREA, address, problem, "set [mailboxes.imap] folders to names the server has")
-    archived = dict(db.execute("SELECT folder, count(*) FROM sightings WHERE mailbox = ? GROUP BY folder", [address]))
+    archived: dict[str, int] = {} if db is None else dict(
+        db.execute("SELECT folder, count(*) FROM sightings WHERE mailbox = ? GROUP BY folder", [address]))
     by_name = {f.name: f for f in folders}
     skipped: list[str] = []
     for folder in folders:
@@ -91,8 +93,9 @@ def _compare(box: BaseMailBox, target: SyncTarget, db: Any) -> Iterator[Check]:
 def _folder_check(box: BaseMailBox, target: SyncTarget, db: Any, folder: Folder, on_server: int,
                   uidvalidity: int, archived: int) -> Check:
     name = f"{target.address} {folder.name}"
-    row = db.execute("SELECT uidvalidity, last_uid FROM sync_state WHERE mailbox = ? AND folder = ?",
-                     [target.address, folder.name]).fetchone()
+    row = None if db is None else db.execute(
+        "SELECT uidvalidity, last_uid FROM sync_state WHERE mailbox = ? AND folder = ?",
+        [target.address, folder.name]).fetchone()
     if row is None:
         waiting = on_server
     elif int(row[0]) != uidvalidity:

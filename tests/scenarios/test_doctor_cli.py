@@ -76,3 +76,15 @@ def test_rights_table_and_json(demo_dir: Path) -> None:
     assert [row["address"].split("@")[0] for row in report["mailboxes"]] == [
         "inquiry", "order", "support", "shipping", "audit"]
     assert report["mailboxes"][2]["export"] == ["zhou"]
+
+
+def test_doctor_without_an_archive_checks_the_rest(tmp_path: Path) -> None:
+    assert mailroom("init", cwd=tmp_path, dns="127.0.0.1:9").returncode == 0
+    with FakeDns(good_zone(DOMAIN)) as dns:
+        result = mailroom("doctor", cwd=tmp_path, dns=dns.address)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert f"  ✗ archive: archive not found: {tmp_path / 'mailroom.db'} (run mailroom import or sync first)" in lines
+    assert "Mailbox rights (read / reply / delete / export)" in lines and "0 failed" not in lines[-1]
+    assert lines[-1].endswith(", 1 failed")
+    assert not (tmp_path / "mailroom.db").exists()
