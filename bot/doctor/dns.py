@@ -70,7 +70,7 @@ def check_mx(client: Dns, domain: str, providers: list[Provider]) -> Check:
     for provider in providers:
         suffixes = {mx.split()[1].rstrip(".").split(".", 1)[1] for mx in provider.mx}
         if suffixes and not any(h.split()[1].rstrip(".").endswith(tuple(suffixes)) for h in hosts):
-            wanted = "; ".join(f"@ MX {mx}" for mx in provider.mx)
+            theirs = "; ".join(f"@ MX {mx}" for mx in provider.mx)
             return warn(AREA, name, f"{listed}: none is {provider.label}'s, which the mailboxes use",
-                        f"if mail should arrive at {provider.label}, publish: {wanted}")
+                        f"if mail should arrive at {provider.label}, publish: {theirs}")
     return ok(AREA, name, listed)

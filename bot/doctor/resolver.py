@@ -31,6 +31,7 @@ class Dns:
         self.spec = env.get(DNS_ENV, "").strip()
         self.dead: str | None = None
         self.queries = 0
+        self.resolver: dns.resolver.Resolver | None
         try:
             self.resolver = _resolver(self.spec, timeout)
         except (dns.exception.DNSException, ValueError, OSError) as exc:
