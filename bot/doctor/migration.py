@@ -69,7 +69,8 @@ def _compare(box: BaseMailBox, target: SyncTarget, db: Any) -> Iterator[Check]:
         db.execute("SELECT folder, count(*) FROM sightings WHERE mailbox = ? GROUP BY folder", [address]))
     by_name = {f.name: f for f in folders}
     skipped: list[str] = []
-    for folder in folders:
+    order = {name: i for i, name in enumerate(synced)}
+    for folder in sorted(folders, key=lambda f: order.get(f.name, len(order))):  # sync's folders first
         if not folder.selectable:
             continue
         status = box.folder.status(folder.name, ["MESSAGES", "UIDVALIDITY"])
