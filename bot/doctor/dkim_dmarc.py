@@ -6,7 +6,7 @@ import binascii
 import re
 from collections.abc import Iterator
 
-from bot.doctor.model import Check, fail, ok, warn
+from bot.doctor.model import Check, clip, fail, ok, warn
 from bot.doctor.resolver import AREA, Dns
 from bot.mail.providers import Provider
 
@@ -119,18 +119,18 @@ def check_dmarc(client: Dns, domain: str) -> Iterator[Check]:
     policy = tags.get("p", "").lower()
     if policy not in ("none", "quarantine", "reject"):
         shown = f"p={policy}" if policy else "no p= tag"
-        yield fail(AREA, name, f'"{text}": {shown} (must be none, quarantine or reject)',
+        yield fail(AREA, name, f'"{clip(text)}": {shown} (must be none, quarantine or reject)',
                    f'publish: {host} TXT "{_with_tag(text, "p", "none")}"')
         return
     bad_alignment = [f"{k}={tags[k]}" for k in ("adkim", "aspf") if k in tags and tags[k].lower() not in ("r", "s")]
     if bad_alignment:
-        yield fail(AREA, name, f'"{text}": {", ".join(bad_alignment)} (alignment is r or s)',
+        yield fail(AREA, name, f'"{clip(text)}": {", ".join(bad_alignment)} (alignment is r or s)',
                    f'publish: {host} TXT "{_without(text, ("adkim", "aspf"))}"')
         return
     alignment = "strict" if "s" in (tags.get("adkim", "r").lower(), tags.get("aspf", "r").lower()) else "relaxed"
     with_rua = text if tags.get("rua") else _with_tag(text, "rua", rua)
     if policy == "none":
-        yield warn(AREA, name, f'"{text}": p=none only monitors; forged mail is still delivered',
+        yield warn(AREA, name, f'"{clip(text)}": p=none only monitors; forged mail is still delivered',
                    f'once the rua reports show only your own servers, publish: {host} TXT '
                    f'"{_with_tag(with_rua, "p", "quarantine")}"')
     else:

@@ -26,6 +26,11 @@ class Check(BaseModel):
         return f"{text} → {self.fix}" if self.fix else text
 
 
+def clip(text: str, limit: int = 160) -> str:
+    """A record quoted in a finding's detail, cut short when hostile or huge (the fix keeps it whole)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def ok(area: str, name: str, detail: str) -> Check:
     return Check(area=area, name=name, status="ok", detail=detail)
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.doctor.model import Check, fail, ok, warn
+from bot.doctor.model import Check, clip, fail, ok, warn
 from bot.doctor.resolver import AREA, Dns, Lookup
 from bot.mail.providers import Provider
 
@@ -93,21 +93,21 @@ def check_spf(client: Dns, domain: str, providers: list[Provider]) -> Iterator[C
     text = records[0]
     record = parse_spf(text)
     if record.problems:
-        yield fail(AREA, name, f"syntax error: {record.problems[0]} in \"{text}\"",
+        yield fail(AREA, name, f"syntax error: {record.problems[0]} in \"{clip(text)}\"",
                    f'publish instead: @ TXT "{suggested}"')
         return
     all_term = record.all_term
     if all_term is None and record.redirect is None:
-        yield warn(AREA, name, f'"{text}" has no all: mail from elsewhere is treated as neutral',
+        yield warn(AREA, name, f'"{clip(text)}" has no all: mail from elsewhere is treated as neutral',
                    f'publish: @ TXT "{text} ~all"')
     elif all_term is not None and all_term.lower() in ("all", "+all"):
-        yield fail(AREA, name, f'"{text}" ends in {all_term}: anyone may send as {domain}',
+        yield fail(AREA, name, f'"{clip(text)}" ends in {all_term}: anyone may send as {domain}',
                    f'publish: @ TXT "{_with_all(text, "~all")}"')
     elif all_term is not None and all_term.lower() == "?all":
-        yield warn(AREA, name, f'"{text}" ends in ?all (neutral): forged mail is not flagged',
+        yield warn(AREA, name, f'"{clip(text)}" ends in ?all (neutral): forged mail is not flagged',
                    f'publish: @ TXT "{_with_all(text, "~all")}" (or -all)')
     else:
-        yield ok(AREA, name, f'"{text}"')
+        yield ok(AREA, name, f'"{clip(text)}"')
     yield _spf_lookups(client, name, domain, record)
     seen = _included(client, record)
     for provider in providers:
@@ -153,7 +153,7 @@ def _spf_lookups(client: Dns, name: str, domain: str, record: SpfRecord) -> Chec
 def _included(client: Dns, record: SpfRecord) -> set[str]:
     """Domains reached through include:/redirect= (one level deeper too: providers nest their own)."""
     seen = {t.lower().rstrip(".") for t in record.targets()}
-    for target in list(seen):
+    for target in sorted(seen)[:SPF_LOOKUP_LIMIT]:  # more would fail the lookup limit anyway
         found = client.lookup(target, "TXT") if not client.dead else Lookup()
         for text in _spf_records(found):
             seen |= {t.lower().rstrip(".") for t in parse_spf(text).targets()}

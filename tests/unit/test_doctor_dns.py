@@ -287,3 +287,19 @@ def test_whole_domain_through_the_config(server: FakeDns, tmp_path: Path) -> Non
         ("good.test MX", "ok"), ("good.test SPF", "ok"), ("good.test SPF lookups", "ok"),
         ("good.test DKIM s1", "ok"), ("good.test DMARC", "ok"), ("good.test DMARC reports", "ok"),
     ]
+
+
+def test_hostile_names_and_huge_include_lists_stay_bounded(tmp_path: Path) -> None:
+    includes = " ".join(f"include:i{n}.example" for n in range(200))
+    with FakeDns({("wide.test", "TXT"): [f"v=spf1 {includes} ~all"]}) as server:
+        client = Dns({"MAILROOM_DNS": server.address}, timeout=2)
+        checks = list(check_spf(client, "wide.test", EXMAIL))
+        assert len(server.queries) <= 1 + 1 + 10  # the record, the first include, at most 10 provider look-ups
+    assert ("wide.test SPF lookups", "fail") in statuses(checks)
+    assert len(checks[0].detail) <= 162
+    config = tmp_path / "mailroom.toml"
+    config.write_text('[organization]\nname = "T"\ndomains = ["bad..name"]\ndkim_selectors = ["' + "x" * 70 + '"]\n'
+                      '[[mailboxes]]\naddress = "a@bad..name"\n')
+    with FakeDns({}) as server:
+        rows = list(run_dns_checks(load_config(config), Dns({"MAILROOM_DNS": server.address}, timeout=2)))
+    assert rows and all(r.status == "fail" and "\n" not in r.detail for r in rows)
