@@ -55,7 +55,7 @@ class Services:
 
     @cached_property
     def rules(self) -> "RulesEngine":  # noqa: F821 - imported lazily: built when first used
-        """The guide's mail rules (issue 9): categories, CC rule, naming, routing, collisions, pool."""
+        """The guide's mail rules: categories, CC rule, naming, routing, collisions, pool."""
         from bot.rules.engine import RulesEngine
 
         return RulesEngine(self)
