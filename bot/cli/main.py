@@ -47,8 +47,8 @@ def cli(ctx: click.Context, config_path: str | None, now: str | None, verbose: b
     ctx.obj = AppContext(config_path, now)
 
 
-for command in (setup.init, archive.import_, archive.stats, doctor.doctor, chat.ask, chat.chat, setup.demo,
-                audit.audit, sync.sync, run.serve, run.run, sla.sla, search.search, search.reindex,
+for command in (setup.init, archive.import_, archive.stats, doctor.doctor, doctor.rights, chat.ask, chat.chat,
+                setup.demo, audit.audit, sync.sync, run.serve, run.run, sla.sla, search.search, search.reindex,
                 rules.rules, rules.categories):
     cli.add_command(command)
 
