@@ -33,6 +33,17 @@ class AppContext:
         load_crm_if_changed(services.db, self.config, services.directory, iso(self.clock.now()))
         return services
 
+    def startup_warnings(self, *, limit: int = 20) -> list[str]:
+        """What `import`, `run` and `serve` print at start (they go on regardless): config warnings and
+        the CRM export's problem lines, at most `limit` of them (`mailroom doctor` lists all)."""
+        from bot.core.config import config_warnings
+        from bot.customers.book import crm_problems
+
+        lines = config_warnings(self.config) + crm_problems(self.config)
+        if len(lines) > limit:
+            lines = lines[:limit] + [f"… and {len(lines) - limit} more (mailroom doctor lists them all)"]
+        return [f"warning: {line}" for line in lines]
+
     def person(self, who: str | None) -> Person:
         """--as PERSON (id, e-mail or name); without it the first admin — the local operator."""
         directory = self.services.directory
