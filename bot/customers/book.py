@@ -3,6 +3,7 @@
 A customer is known by its domains; at free-mail providers (gmail.com, qq.com, …) by the full address.
 """
 
+import hashlib
 import json
 import re
 
@@ -79,12 +80,14 @@ class CustomerBook:
 
 
 def load_crm_if_changed(db: Database, config: Config, directory: Directory, now: str) -> int:
-    """Load the CRM CSV when its size or mtime changed since the last load; returns rows read."""
+    """Load the CRM CSV when its size or mtime (or the people list) changed since the last load; returns rows
+    read."""
     if config.customers.csv is None:
         return 0
     path = config.resolve(config.customers.csv)
     stat = path.stat()
-    stamp = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    people = hashlib.sha256(json.dumps([[p.id, p.email, p.name] for p in config.people]).encode()).hexdigest()[:12]
+    stamp = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{people}"  # a person added names a CRM owner
     row = db.execute("SELECT value FROM meta WHERE key = 'crm_loaded'").fetchone()
     if row and row[0] == stamp:
         return 0

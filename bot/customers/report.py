@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from bot.core.clock import iso, parse_instant
 from bot.core.config import Person
+from bot.core.crm import find_owner
 from bot.core.directory import Directory
 from bot.customers.book import crm_row, customer_row
 from bot.customers.inference import effective_owner, inferred_candidates
@@ -142,7 +143,7 @@ def customer_facts(services: Any, customer_id: int, *, now: datetime) -> OwnerFa
     if crm is not None:
         facts.crm_read_at = str(crm["read_at"])
         facts.crm_dated = bool(crm["owner_since"]) and facts.source == "crm"
-        if crm["owner"] and not crm["owner_known"]:
+        if crm["owner"] and find_owner(str(crm["owner"]), list(directory.people.values())) is None:
             facts.crm_owner_unknown = str(crm["owner"])
     return facts
 

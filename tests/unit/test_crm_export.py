@@ -180,3 +180,26 @@ def test_unknown_owner_is_named_by_owner_and_duplicates_do_not_steal(demo_servic
 def test_demo_export_has_no_problems(demo_services: Services) -> None:
     assert crm_problems(demo_services.config) == []
     assert DEMO_NOW.year == 2026
+
+
+def test_adding_the_person_later_gives_the_customer_its_crm_owner(demo_services: Services) -> None:
+    from bot.core.config import Person
+    from bot.core.directory import Directory
+    from bot.customers.book import load_crm_if_changed
+    from bot.customers.ownership import owner_of
+
+    config = demo_services.config
+    csv_path = config.resolve(config.customers.csv)  # type: ignore[arg-type]
+    csv_path.write_text("客户名称,域名,负责人\nBrandneu Armaturen GmbH,brandneu-armaturen.de,Peter Schmidt\n",
+                        encoding="gb18030")
+    assert load_crm_if_changed(demo_services.db, config, demo_services.directory, NOW) == 1
+    assert load_crm_if_changed(demo_services.db, config, demo_services.directory, NOW) == 0  # unchanged
+    customer = CustomerBook(demo_services.db, demo_services.directory).find("x@brandneu-armaturen.de")
+    assert customer is not None and owner_of(demo_services.db, customer) is None
+
+    grown = config.model_copy(update={"people": [*config.people, Person(
+        id="peter", name="Peter Schmidt", email="peter@hengda-valves.com", teams=["sales"])]})
+    grown.source = config.source
+    assert load_crm_if_changed(demo_services.db, grown, Directory(grown), NOW) == 1  # the people list changed
+    owner = owner_of(demo_services.db, customer)
+    assert owner is not None and owner.person_id == "peter" and owner.source == "crm"
