@@ -35,6 +35,10 @@ class AppContext:
         self.config_path = config_path
         self.clock = Clock(parse_now(now)) if now else Clock()
 
+    creates_archive = False
+    """Set by the commands that may create a missing archive (import, sync, run, serve); every other
+    command refuses a missing one rather than answering from a new, empty archive."""
+
     @cached_property
     def config(self) -> Config:
         return load_config(find_config(self.config_path))
@@ -44,7 +48,7 @@ class AppContext:
         from bot.customers.book import load_crm_if_changed
         from bot.services import Services
 
-        services = Services(self.config, self.clock)
+        services = Services(self.config, self.clock, create=self.creates_archive)
         load_crm_if_changed(services.db, self.config, services.directory, iso(self.clock.now()))
         return services
 

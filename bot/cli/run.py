@@ -66,6 +66,7 @@ def serve(app: Any, host: str, port: int) -> None:
     for line in app.startup_warnings() + _env_warnings(app, settings, sync=False):
         click.echo(line, err=True)
     _quiet_libraries()
+    app.creates_archive = True
     platforms = Platforms(ChatBot(app.services), settings, listen=False)
     if not platforms.names:
         log.warning("no chat platform in the environment: only /healthz is served (see config/env.example)")
@@ -103,6 +104,7 @@ def run(app: Any, no_http: bool, host: str, port: int, no_sync: bool, who: str |
     for line in app.startup_warnings() + _env_warnings(app, settings, sync=not no_sync):
         click.echo(line, err=True)
     _quiet_libraries()
+    app.creates_archive = True
     runner = Runner(app.services, settings, http=not no_http, host=host, port=port, sync=not no_sync)
     runner.start()
     try:
