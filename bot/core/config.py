@@ -416,7 +416,7 @@ def check_customer_csv(path: Path) -> list[str]:
     from bot.core.crm import CrmUnreadable, read_crm
 
     try:
-        read_crm(path)
+        read_crm(path, header_only=True)
     except CrmUnreadable as exc:
         return [f"customers.csv: {exc}"]
     return []

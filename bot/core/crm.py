@@ -16,13 +16,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 if TYPE_CHECKING:  # bot.core.config reads the export through this module
     from bot.core.config import Person
 
 MAX_CRM_BYTES = 64 * 1024 * 1024
 """A CRM export larger than this is refused (a customer list of 64 MB is not a customer list)."""
+GB_SAMPLE = 64 * 1024
+"""Bytes looked at to tell GBK from Windows-1252 (the rest of an export is the same kind)."""
 MAX_PROBLEMS = 200
 """Problem lines kept per file; the rest are counted in one last line."""
 
@@ -46,15 +46,16 @@ _DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%d.%m.%Y", "%Y年%m月%d日", "%Y%m%d")
 
 
-class CrmCustomer(BaseModel):
+@dataclass
+class CrmCustomer:
     """One row of the CRM export."""
 
     name: str
-    domains: list[str] = []
-    aliases: list[str] = []
+    domains: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
     country: str = ""
     owner: str = ""
-    contacts: list[str] = []
+    contacts: list[str] = field(default_factory=list)
     owner_since: str | None = None
     """The CRM's own date for the owner (ISO date), when the export has such a column."""
     line: int = 0
@@ -101,7 +102,7 @@ def decode(raw: bytes) -> tuple[str, str]:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    if _looks_like_gb(raw):
+    if _looks_like_gb(raw[:GB_SAMPLE]):
         try:
             return raw.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
@@ -151,7 +152,8 @@ def _header_key(text: str) -> str:
 
 # ── reading ────────────────────────────────────────────────────────────────────────────────────
 
-def read_crm(path: Path, *, people: "list[Person] | None" = None, free_mail: frozenset[str] = frozenset()) -> CrmFile:
+def read_crm(path: Path, *, people: "list[Person] | None" = None, free_mail: frozenset[str] = frozenset(),
+             header_only: bool = False) -> CrmFile:
     """Read and check the export. Raises CrmUnreadable when it cannot be used at all.
 
     With `people`, an owner who is none of them (by id, e-mail or name) is a problem line; the owner
@@ -170,11 +172,10 @@ def read_crm(path: Path, *, people: "list[Person] | None" = None, free_mail: fro
     if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         raise CrmUnreadable(f"{path}: this is an Excel workbook, not CSV: save it as CSV (UTF-8 or GBK)")
     text, result.encoding = decode(raw)
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    first = next((line for line in io.StringIO(text) if line.strip()), None)
     if first is None:
         raise CrmUnreadable(f"{path}: empty file (a header line with at least a name column is expected)")
-    result.delimiter = sniff_delimiter(lines[first])
+    result.delimiter = sniff_delimiter(first)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=result.delimiter)
     header: list[str] = []
     for record in reader:
@@ -192,7 +193,8 @@ def read_crm(path: Path, *, people: "list[Person] | None" = None, free_mail: fro
         shown = ", ".join(repr(h.strip()) for h in header[:8]) or "(nothing)"
         raise CrmUnreadable(f"{path}:{header_line}: no customer name column (name or 客户名称); the header "
                             f"has {shown}")
-    _read_rows(result, reader, index, people, free_mail)
+    if not header_only:
+        _read_rows(result, reader, index, people, free_mail)
     return result
 
 
