@@ -1,8 +1,5 @@
 """--now (and $MAILROOM_NOW) is limited to sane years with a one-line error, never a traceback (issue 17 item 10)."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +7,7 @@ import pytest
 from bot.cli.context import parse_now
 from bot.core.errors import ConfigError
 from bot.demo.files import write_starter
-from tests.conftest import ROOT
+from tests.fakes.cli import mailroom
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -37,13 +34,10 @@ def test_sane_years_pass() -> None:
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_cli_refuses_far_years_without_traceback(tmp_path: Path, args: list[str], how: str) -> None:
     config = write_starter(tmp_path / "mailroom.toml")[0]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "bot", "--config", str(config)]
     if how == "option":
-        command += ["--now", "9999-12-31"]
+        result = mailroom("--config", str(config), "--now", "9999-12-31", *args)
     else:
-        env["MAILROOM_NOW"] = "9999-12-31"
-    result = subprocess.run(command + args, capture_output=True, text=True, timeout=60, env=env)
+        result = mailroom("--config", str(config), *args, env={"MAILROOM_NOW": "9999-12-31"})
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == "--now '9999-12-31': year 9999 is out of range (1970–2100)"
     assert "Traceback" not in result.stdout

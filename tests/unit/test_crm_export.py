@@ -11,7 +11,7 @@ from bot.customers.book import CustomerBook, crm_problems, load_crm
 from bot.demo.files import DEMO_FOLDER
 from bot.services import Services
 from tests.conftest import DEMO_NOW
-from tests.fakes.owner_helpers import ask
+from tests.fakes.asking import ask
 
 DEMO_CSV = (DEMO_FOLDER / "customers.csv").read_text(encoding="utf-8")
 NOW = "2026-11-25T02:00:00Z"
