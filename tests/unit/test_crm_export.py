@@ -203,3 +203,13 @@ def test_adding_the_person_later_gives_the_customer_its_crm_owner(demo_services:
     assert load_crm_if_changed(demo_services.db, grown, Directory(grown), NOW) == 1  # the people list changed
     owner = owner_of(demo_services.db, customer)
     assert owner is not None and owner.person_id == "peter" and owner.source == "crm"
+
+
+def test_an_inferred_owner_still_shows_whom_the_crm_names(demo_services: Services) -> None:
+    config = demo_services.config
+    csv_path = config.resolve(config.customers.csv)  # type: ignore[arg-type]
+    csv_path.write_text("name,domains,owner\nPolska Armatura Sp. z o.o.,polarm.pl,Peter Schmidt\n", encoding="utf-8")
+    load_crm(demo_services.db, config, demo_services.directory, NOW)
+    reply = ask(demo_services, "/owner Polska Armatura")
+    assert reply.data["details"]["source"] == "inferred"  # who has been answering still counts
+    assert "Note: the CRM names Peter Schmidt, who is not in Mailroom's people list" in reply.text
