@@ -14,6 +14,8 @@ from bot.customers.ownership import SOURCE_WORDS, customers_of
 from bot.customers.report import (
     OPEN_THREADS_SHOWN,
     OwnerFacts,
+    crm_known_from,
+    crm_unknown_owner_line,
     customer_facts,
     customer_ref,
     local_date,
@@ -80,6 +82,8 @@ def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
         more = facts.open_count - len(shown)
         blocks.append(bullets(shown + ([f"… and {more} more"] if more > 0 else []),
                               title="Waiting on us (last message from the customer):"))
+    if facts.crm_owner_unknown and facts.source != "none":
+        blocks.append(context(f"Note: {crm_unknown_owner_line(facts)}"))
     if best.score < 100 or _raw(best.matched) != _raw(query):
         blocks.append(context(f"“{query}” matched {best.via} “{best.matched}” (score {best.score:g})"))
     data = {
@@ -177,6 +181,9 @@ def _fact_fields(facts: OwnerFacts, directory: Directory, zone: str, now: dateti
 
 
 def _how_known(facts: OwnerFacts, directory: Directory, zone: str, now: datetime) -> str:
+    unknown = crm_unknown_owner_line(facts)
+    if facts.source == "none" and unknown:
+        return unknown
     if facts.source == "none":
         return "nobody in the CRM, and nobody has answered their mail yet — /assign sets an owner"
     if facts.source == "pool":
@@ -187,7 +194,7 @@ def _how_known(facts: OwnerFacts, directory: Directory, zone: str, now: datetime
                 f"{local_date(facts.evidence.last_at, zone, now)}")
     since = local_date(facts.since, zone, now).split(" (")[0] if facts.since else "?"
     if facts.source == "crm":
-        return f"CRM export (since {since})"
+        return crm_known_from(facts, zone)
     by = person_ref(directory, facts.by) if facts.by else None
     text = f"{SOURCE_WORDS[facts.source]} by {by.name if by else '?'} on {since}"
     return text + (f": {facts.reason}" if facts.reason else "")

@@ -36,7 +36,8 @@ class MailroomGroup(click.Group):
 @click.option("--config", "config_path", metavar="PATH",
               help="Config file (default: $MAILROOM_CONFIG, ./mailroom.toml, ./config/mailroom.toml).")
 @click.option("--now", envvar="MAILROOM_NOW", metavar="ISO8601",
-              help="Fix the clock for this run (also $MAILROOM_NOW), e.g. 2026-03-02T09:00:00+08:00.")
+              help="Fix the clock for this run (also $MAILROOM_NOW), e.g. 2026-03-02T09:00:00+08:00; "
+                   "years 1970-2100.")
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 @click.version_option(package_name="mailroom")
 @click.pass_context

@@ -4,12 +4,12 @@ Every problem becomes one line `FILE: key.path: what is wrong`, so a person can 
 without reading a traceback. Secrets never live here: only the names of environment variables.
 """
 
-import csv
 import os
+import re
 import tomllib
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,6 +24,9 @@ from pydantic import (
 
 from bot.core.durations import parse_duration
 from bot.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.core.crm import CrmCustomer
 
 CONFIG_ENV = "MAILROOM_CONFIG"
 DEFAULT_LOCATIONS = ("mailroom.toml", "config/mailroom.toml")
@@ -58,6 +61,18 @@ class Organization(Strict):
     timezone: str = "UTC"
     dkim_selectors: list[str] = []
     """DKIM selectors `mailroom doctor` looks up (default: the usual ones of the mailboxes' IMAP providers)."""
+    country: str | None = None
+    """ISO 3166 code (e.g. "CN", "DE"): every SLA policy gets its public holidays and 调休 by default."""
+
+    @field_validator("country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", code):
+            raise ValueError(f"{value!r} is not an ISO 3166 country code (two letters, e.g. \"CN\", \"DE\")")
+        return code
 
     @field_validator("timezone")
     @classmethod
@@ -208,7 +223,20 @@ class SlaPolicy(Strict):
     workdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
     holidays: list[date] = []
     makeup_workdays: list[date] = []
+    holidays_from: str | None = None
+    """Whose public holidays: default the organisation's country; "none" for only the dates above; or an
+    ISO code ("DE") for another country's."""
     solution_keywords: list[str] | None = None
+
+    @field_validator("holidays_from")
+    @classmethod
+    def _holidays_from(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() == "none":
+            return None if value is None else "none"
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", code):
+            raise ValueError(f"{value!r} must be \"none\" or an ISO 3166 country code such as \"CN\"")
+        return code
 
     @field_validator("business_hours")
     @classmethod
@@ -337,6 +365,8 @@ def cross_check(config: Config) -> list[str]:
         if address in seen:
             problems.append(f"address {address!r} is defined more than once (mailboxes, aliases, groups)")
         seen.add(address)
+    problems.extend(_people_clashes(config, seen))
+    problems.extend(_country_check(config))
     mailbox_addresses = {m.address for m in config.mailboxes}
     for i, mailbox in enumerate(config.mailboxes):
         if "@" not in mailbox.address:
@@ -391,6 +421,57 @@ def cross_check(config: Config) -> list[str]:
     return problems
 
 
+def _people_clashes(config: Config, shared: set[str]) -> list[str]:
+    """A chat id on two people would answer one as the other; a person whose e-mail is a shared mailbox
+    would make every mail of that mailbox theirs."""
+    problems: list[str] = []
+    for platform in ("slack", "telegram", "wecom"):
+        first: dict[str, int] = {}
+        for i, person in enumerate(config.people):
+            value = getattr(person, platform)
+            if value is None:
+                continue
+            key = str(value).lower()
+            if key in first:
+                j = first[key]
+                problems.append(f"people.{i}.{platform}: {value!r} is also the {platform} id of people.{j} "
+                                f"({config.people[j].id}): one chat account maps to one person")
+            else:
+                first[key] = i
+    for i, person in enumerate(config.people):
+        if person.email in shared:
+            problems.append(f"people.{i}.email: {person.email!r} is a shared mailbox, alias or group address; "
+                            "a person needs their own address")
+    return problems
+
+
+def _country_check(config: Config) -> list[str]:
+    """Countries must have holiday data: CN from chinese-calendar, the others from `holidays`."""
+    wanted = {"organization.country": config.organization.country}
+    wanted |= {f"sla.{name}.holidays_from": p.holidays_from for name, p in config.sla.items()}
+    codes = {key: code for key, code in wanted.items() if code and code not in ("CN", "none")}
+    if not codes:
+        return []
+    try:
+        import holidays
+    except ImportError:
+        return [f"{key}: the `holidays` package is not installed (pip install holidays)" for key in codes]
+    supported = holidays.list_supported_countries()
+    return [f"{key}: no holiday data for country {code!r} (ISO 3166 codes such as CN, DE, US)"
+            for key, code in codes.items() if code not in supported]
+
+
+def config_warnings(config: Config) -> list[str]:
+    """What is allowed but probably wrong: one line each, for `doctor` and `import` / `run` at start."""
+    warnings: list[str] = []
+    if not config.people:
+        warnings.append("people: no [[people]]: nobody can use the chat; add at least one person with role = \"admin\"")
+    elif not any(p.role == "admin" for p in config.people):
+        warnings.append("people: nobody has role = \"admin\": the console acts as the first person "
+                        f"({config.people[0].id}) and nobody may change the setup from chat")
+    return warnings
+
+
 def _unique(problems: list[str], section: str, values: list[str], key: str) -> set[str]:
     seen: set[str] = set()
     for i, value in enumerate(values):
@@ -400,52 +481,20 @@ def _unique(problems: list[str], section: str, values: list[str], key: str) -> s
     return seen
 
 
-CUSTOMER_COLUMNS = ("name", "domains", "aliases", "country", "owner", "contacts")
-
-
 def check_customer_csv(path: Path) -> list[str]:
+    """Only what makes the export unusable (not found, not text, no name column) stops the config;
+    row-level problems are `bot.customers.book.crm_problems` (warnings, shown by doctor, import, run)."""
+    from bot.core.crm import CrmUnreadable, read_crm
+
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), [])
-    except UnicodeDecodeError:
-        return [f"customers.csv: {path} is not UTF-8 text"]
-    missing = [c for c in CUSTOMER_COLUMNS if c not in [h.strip().lower() for h in header]]
-    if missing:
-        return [f"customers.csv: {path} lacks column(s) {', '.join(missing)}"]
+        read_crm(path, header_only=True)
+    except CrmUnreadable as exc:
+        return [f"customers.csv: {exc}"]
     return []
 
 
-class CrmCustomer(BaseModel):
-    """One row of the CRM export."""
+def read_customer_csv(path: Path) -> "list[CrmCustomer]":
+    """Rows of the CRM export (any common encoding, delimiter and header wording: bot.core.crm)."""
+    from bot.core.crm import read_crm
 
-    name: str
-    domains: list[str] = []
-    aliases: list[str] = []
-    country: str = ""
-    owner: str = ""
-    contacts: list[str] = []
-
-
-def read_customer_csv(path: Path) -> list[CrmCustomer]:
-    """Rows of the CRM export; lists inside a cell are separated by ';'."""
-
-    def split(cell: str | None) -> list[str]:
-        return [part.strip() for part in (cell or "").split(";") if part.strip()]
-
-    rows: list[CrmCustomer] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for row in csv.DictReader(handle):
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-            if not row.get("name"):
-                continue
-            rows.append(
-                CrmCustomer(
-                    name=row["name"],
-                    domains=[d.lower() for d in split(row.get("domains"))],
-                    aliases=split(row.get("aliases")),
-                    country=row.get("country", ""),
-                    owner=row.get("owner", "").lower(),
-                    contacts=[c.lower() for c in split(row.get("contacts"))],
-                )
-            )
-    return rows
+    return read_crm(path).rows

@@ -6,11 +6,13 @@ migration (IMAP login and counts per folder against the archive), login (MFA rem
 """
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
+from bot.core.config import config_warnings
 from bot.core.directory import Directory
 from bot.core.errors import ArchiveError, ConfigError
-from bot.doctor.model import MARKS, Check, fail, ok
+from bot.doctor.model import MARKS, Check, fail, ok, warn
 
 SECTIONS: dict[str, str] = {
     "config": "Config",
@@ -43,7 +45,7 @@ def run_checks(app: Any, *, dns_only: bool = False) -> Iterator[Check]:
         missing = fail("archive", "archive", str(exc))
     directory = services.directory if services is not None else Directory(config)
     db = services.db if services is not None else None
-    yield from config_checks(config, directory)
+    yield from config_checks(config, directory, today=app.clock.now().date())
     yield from run_dns_checks(config)
     yield from rights_checks(directory)
     yield from audit_checks(config, directory, services.audit if services is not None else None)
@@ -55,10 +57,25 @@ def run_checks(app: Any, *, dns_only: bool = False) -> Iterator[Check]:
     yield from login_checks(config)
 
 
-def config_checks(config: Any, directory: Any) -> Iterator[Check]:
+def config_checks(config: Any, directory: Any, *, today: date) -> Iterator[Check]:
+    """The file itself, what it allows but probably should not, the CRM export, holiday data, [rules]."""
+    from zoneinfo import ZoneInfo
+
+    from bot.customers.book import crm_problems
     from bot.rules.settings import load_rules
+    from bot.sla.holidays import holiday_data_problems
 
     yield ok("config", "config", f"{config.source}: {len(config.mailboxes)} mailboxes, {len(config.people)} people")
+    for line in config_warnings(config):
+        yield warn("config", "config", line)
+    problems = crm_problems(config)
+    for line in problems:
+        yield warn("config", "CRM export", line, "fix the row in the CRM export (the rest of the file is used)")
+    if config.customers.csv is not None and not problems:
+        yield ok("config", "CRM export", f"{config.customers.csv}: no problems")
+    local_today = datetime.combine(today, datetime.min.time(), UTC).astimezone(ZoneInfo(config.organization.timezone))
+    for line in holiday_data_problems(config, local_today.date()):
+        yield warn("config", "holiday data", line.removeprefix("holidays: "))
     try:
         load_rules(config, directory)
     except ConfigError as exc:
