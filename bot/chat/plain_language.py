@@ -77,9 +77,9 @@ def parse_day(text: str, today: date) -> date | None:
     if m := re.fullmatch(r"(\d{1,2})月(\d{1,2})[日号]?|(\d{1,2})/(\d{1,2})", t):
         month, day = (int(m[1]), int(m[2])) if m[1] else (int(m[3]), int(m[4]))
         return _upcoming(today, month, day)
-    if m := re.fullmatch(r"([a-z]{3})[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?", t):
+    if m := re.fullmatch(r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?", t):
         return _upcoming(today, _MONTHS_EN.get(m[1], 0), int(m[2]))
-    if m := re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3})[a-z]*", t):
+    if m := re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*", t):
         return _upcoming(today, _MONTHS_EN.get(m[2], 0), int(m[1]))
     fixed = {"今天": 0, "today": 0, "明天": 1, "明日": 1, "tomorrow": 1, "后天": 2, "day after tomorrow": 2,
              "the day after tomorrow": 2, "大后天": 3}
@@ -183,6 +183,12 @@ def clean(text: str | None) -> str:
     return text
 
 
+def first(m: re.Match[str], *names: str) -> str:
+    """The first of these named groups that the pattern has and that matched."""
+    groups = m.groupdict()
+    return next((groups[n] for n in names if groups.get(n)), "")
+
+
 def who(word: str) -> str:
     word = clean(word).lstrip("@")
     return "me" if word.lower() in SELF else word
@@ -212,6 +218,8 @@ def _whose_customers(m: re.Match[str], c: Context) -> Intent | None:
     person = who(m["p"])
     if person == "me":
         return Intent("owner", "mine")
+    if re.search(r"谁|哪|超时|逾期|回复|公海|新", person):  # "是谁的客户", "超时的客户": other questions
+        return None
     return Intent("owner", f"@{person}" if c.is_person(person) else person)
 
 
@@ -229,7 +237,7 @@ def _whose_customers(m: re.Match[str], c: Context) -> Intent | None:
       r"(?:查一?下|查查|请问)?\s*(?P<c>.+?)\s*的?(?:负责人|业务员|跟进人|销售|业务)(?:是谁|是哪位)?",
       r"(?:负责人|归属)\s*(?P<c>.+)")
 def _owner(m: re.Match[str], c: Context) -> Intent | None:
-    customer = clean(m["c"])
+    customer = re.sub(r"\s*(?:归|是|由)$", "", clean(m["c"]))
     if not customer or customer.lower() in ("is", "it", "this", "that"):
         return None
     if customer.lower() in ("mine", "me", "my customers", "我", "我的"):
@@ -323,7 +331,7 @@ def _away_list(m: re.Match[str], c: Context) -> Intent:
 _PERSON = r"(?P<w>i|i'm|i am|me|我|本人|@?[a-z][\w.-]*|[\u4e00-\u9fff]{2,4}?)"
 _ABSENT_EN = (r"(?:away|out(?: of (?:the )?office)?|off|on (?:leave|holiday|vacation|a business trip|business travel)"
               r"|travell?ing|on sick leave|sick)")
-_ABSENT_ZH = r"(?:请假|请了假|出差|休假|休年假|年假|病假|事假|不在|外出|放假|休息|调休|度假|回老家)"
+_ABSENT_ZH = r"(?:请假|请(?:病|事|年|婚|产)假|请了假|出差|休假|休年假|年假|病假|事假|不在|外出|放假|休息|调休|度假|回老家)"
 _BACKUP_EN = r"(?:[,;]?\s*(?:with\s+)?(?:backup|covered by|cover(?:ing)?:?|and)\s+(?P<b>[\w.@-]+)(?:\s+covers)?)?"
 _BACKUP_ZH = (r"(?:[,，;；]?\s*(?:(?:由|让|请)\s*)?(?P<b>[\w.@-]+?)\s*(?:代班|代理|顶班|替班|备份|接手|帮忙看|顶上|顶一下|代管)"
               r"|[,，;；]?\s*(?:备份|代班(?:人)?|backup)\s*[:：]?\s*(?P<b2>[\w.@-]+))?")
@@ -405,7 +413,7 @@ def _sla(m: re.Match[str], c: Context) -> Intent:
       r"(?:sla|overdue|waiting)\s+(?:for|of)\s+(?:the\s+)?(?P<team2>[a-z][\w-]*)\s+team",
       r"(?P<team3>[a-z][\w-]*)\s*(?:团队|组|部)的?\s*(?:超时|sla|待回复|没回复)")
 def _sla_team(m: re.Match[str], c: Context) -> Intent:
-    return Intent("sla", f"team {clean(m['team'] or m['team2'] or m['team3'])}")
+    return Intent("sla", f"team {clean(first(m, 'team', 'team2', 'team3'))}")
 
 
 @rule(r"(?:ack|acknowledge)\s+(?:sla\s+|alert\s+|item\s+)?#?(?P<id>\d+)", r"(?:确认|收到|知道了)\s*(?:告警|提醒)?\s*#?(?P<id>\d+)")
@@ -417,15 +425,15 @@ def _ack(m: re.Match[str], c: Context) -> Intent:
       r"#?(?P<id2>\d+)\s*(?:is\s+)?(?:resolved|solved|done|已解决|解决了|处理完了|已处理)",
       r"(?:解决|关闭|已解决)\s*#?(?P<id3>\d+)")
 def _resolve(m: re.Match[str], c: Context) -> Intent:
-    return Intent("sla", f"resolve {m['id'] or m['id2'] or m['id3']}")
+    return Intent("sla", f"resolve {first(m, 'id', 'id2', 'id3')}")
 
 
 @rule(r"snooze\s+(?:sla\s+|item\s+)?#?(?P<id>\d+)\s+(?:for\s+)?(?P<d>\d+\s*(?:h|m|d|hours?|minutes?|days?))",
       r"#?(?P<id2>\d+)\s*(?:推迟|延后|稍后提醒|晚点提醒|暂停)\s*(?P<d2>\d+\s*(?:个?小时|分钟|天|h|m|d))",
       r"(?:推迟|延后|稍后提醒|暂停)\s*#?(?P<id3>\d+)\s*(?P<d3>\d+\s*(?:个?小时|分钟|天|h|m|d))")
 def _snooze(m: re.Match[str], c: Context) -> Intent:
-    item = m["id"] or m["id2"] or m["id3"]
-    span = (m["d"] or m["d2"] or m["d3"]).replace(" ", "")
+    item = first(m, "id", "id2", "id3")
+    span = first(m, "d", "d2", "d3").replace(" ", "")
     span = re.sub(r"(\d+)(?:个?小时|hours?)", r"\1h", span)
     span = re.sub(r"(\d+)(?:分钟|minutes?)", r"\1m", span)
     span = re.sub(r"(\d+)(?:天|days?)", r"\1d", span)
@@ -437,7 +445,7 @@ def _snooze(m: re.Match[str], c: Context) -> Intent:
 @rule(r"claim\s+(?:the\s+)?customer\s+(?P<c>.+)", r"claim\s+(?P<c2>.+?)\s+from\s+the\s+pool",
       r"(?:从公海)?认领(?:公海)?客户\s*(?P<c>.+)", r"从公海(?:里)?(?:认领|领取|拿)\s*(?P<c2>.+)")
 def _claim_customer(m: re.Match[str], c: Context) -> Intent:
-    return Intent("claim", f"customer {clean(m['c'] or m['c2'])}")
+    return Intent("claim", f"customer {clean(first(m, 'c', 'c2'))}")
 
 
 @rule(r"claim\s+(?:inquiry\s+)?#?(?P<id>\d+)", r"i(?:'ll| will)?\s+take\s+(?:inquiry\s+)?#?(?P<id>\d+)",
@@ -512,7 +520,7 @@ def _export(m: re.Match[str], c: Context) -> Intent | None:
     query = clean(m["q"])
     if not query:
         return None
-    return Intent("export", f"{(m['f'] or 'csv').lower()} {query}")
+    return Intent("export", f"{(first(m, 'f') or 'csv').lower()} {query}")
 
 
 @rule(r"(?:category|set category of|categorise|categorize)\s+#?(?P<id>\d+)\s+(?:as\s+|to\s+)?(?P<cat>\w+)",
@@ -559,8 +567,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "away": ("away", "leave", "holiday", "vacation", "trip", "off", "back", "absent", "sick", "请假", "出差", "休假",
              "不在", "回来", "病假", "年假"),
     "handover": ("handover", "hand", "transfer", "move", "leaving", "quit", "交接", "移交", "离职", "转交"),
-    "search": ("search", "find", "look", "mail", "email", "message", "invoice", "quotation", "搜", "找", "查", "邮件",
-               "发票", "报价"),
+    "search": ("search", "find", "look", "invoice", "quotation", "搜", "找", "查找", "发票", "报价"),
     "show": ("show", "open", "read", "message", "显示", "打开", "查看"),
     "claim": ("claim", "take", "inquiry", "认领", "询盘", "接"),
     "pass": ("pass", "skip", "next", "跳过", "下一位"),
