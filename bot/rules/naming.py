@@ -2,7 +2,9 @@
 
 Which mail: `[rules] subject_convention` —
 - "new_threads" (the default): mail we write that carries a quotation (a quotation file, or
-  quotation/报价/PI words in our own text) or that starts a new thread to a customer in an inquiry mailbox;
+  quotation/报价/PI words in our own text) or that starts a new thread to a customer in an inquiry mailbox
+  about an offer (offer/price/RFQ words or a configured product; not a greeting); order and after-sales
+  mail (PO confirmations with their PI, shipping documents, complaint conclusions) is not judged;
 - "quotations": only mail that carries a quotation;
 - "all_outbound": every mail we write in an inquiry thread (what Mailroom did before: noisy);
 - "off".
@@ -61,9 +63,19 @@ def carries_quotation(text: str, files: list[str]) -> bool:
     return QUOTATION_WORDS.search(text) is not None
 
 
+OFFER_WORDS = re.compile(r"\b(?:offers?|prices?|pricing|quotations?|quote|RFQ|inquiry|enquiry|catalogue price)\b"
+                         r"|询价|询盘|报价|价格|优惠", re.IGNORECASE)
+
+
+def about_an_offer(subject: str, text: str, products: list[str]) -> bool:
+    """A new thread that offers or asks about products: offer/price/RFQ words, or a configured product named."""
+    return OFFER_WORDS.search(f"{subject}\n{text}") is not None or product_of(subject, products) is not None
+
+
 def subject_applies(scope: str, *, quotation: bool, new_thread: bool, keeps_customer_subject: bool,
-                    in_inquiry: bool) -> bool:
-    """Does the subject convention judge this mail of ours? (See the module docstring.)"""
+                    in_inquiry: bool, offer: bool = True) -> bool:
+    """Does the subject convention judge this mail of ours? (See the module docstring.) A new thread counts
+    when it is about an offer (`about_an_offer`): a season's greeting or a visit is no RFQ mail."""
     if scope == "off":
         return False
     if scope == "all_outbound":
@@ -72,7 +84,7 @@ def subject_applies(scope: str, *, quotation: bool, new_thread: bool, keeps_cust
         return False
     if scope == "quotations":
         return quotation
-    return quotation or (new_thread and in_inquiry)
+    return quotation or (new_thread and in_inquiry and offer)
 
 
 def subject_ok(subject: str) -> bool:

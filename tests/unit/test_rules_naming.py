@@ -141,7 +141,7 @@ SCOPE_CASES = {
 @pytest.mark.parametrize(("scope", "flagged"), [
     ("new_threads", {"renamed", "words", "new"}),
     ("quotations", {"renamed", "words"}),
-    ("all_outbound", {"kept", "renamed", "words", "chat", "new"}),
+    ("all_outbound", {"kept", "renamed", "words", "chat", "new", "greeting"}),
     ("off", set()),
 ])
 def test_subject_convention_scope(tmp_path: Path, scope: str, flagged: set[str]) -> None:
@@ -154,10 +154,12 @@ def test_subject_convention_scope(tmp_path: Path, scope: str, flagged: set[str])
                 body=None if quote else "Dear Hans,\nshall we meet at your office next week?\nAmy")
             lab.add(inquiry, reply)
             ids[msgid_of(reply)] = name
-        news = eml("Catalogue 2027", "Dear Hans, the new catalogue is out.", frm=AMY, to=[HANS[1]], cc=[INQUIRY],
-                   when=NOW - timedelta(days=1))
-        lab.add(news)
-        ids[msgid_of(news)] = "new"
+        news = eml("Ball valves 2027", "Dear Hans, our ball valve prices for 2027 are below.", frm=AMY,
+                   to=[HANS[1]], cc=[INQUIRY], when=NOW - timedelta(days=1))
+        greeting = eml("Season's greetings", "Dear Hans, merry Christmas!", frm=AMY, to=[HANS[1]], cc=[INQUIRY],
+                       when=NOW - timedelta(days=1))
+        lab.add(news, greeting)
+        ids[msgid_of(news)], ids[msgid_of(greeting)] = "new", "greeting"
         found = {ids[v["message_id"]] for v in lab.violations("subject_convention")}
         assert found == flagged
     finally:
