@@ -196,15 +196,17 @@ def who(word: str) -> str:
 
 # owner ---------------------------------------------------------------------------------------------
 
-@rule(r"(?:what are |show |list |show me |which are )?(?:all )?my customers|mine|my accounts|我的客户|我负责的客户"
-      r"|我有哪些客户|我(?:在)?跟(?:进)?的客户|哪些客户是我的|我名下的客户|我的")
+@rule(r"(?:what are |show |list |show me |which are )?(?:all )?my (?:customers|accounts|clients)|mine",
+      r"我(?:负责|名下|在跟|跟进|跟)?(?:的|有)?(?:哪些|什么)?客户|哪些客户是我的|我的")
 def _mine(m: re.Match[str], c: Context) -> Intent:
     return Intent("owner", "mine")
 
 
-@rule(r"(?P<p>[\w.-]+?)(?:'s|’s) customers", r"customers of (?P<p>[\w.-]+)",
+@rule(r"(?:show |list |show me )?(?:all )?(?P<p>[\w.-]+?)(?:'s|’s) (?:customers|accounts|clients)",
+      r"(?:show |list )?customers of (?P<p>[\w.-]+)",
       r"(?:which|what) customers does (?P<p>[\w.-]+) (?:own|have|handle)",
-      r"(?P<p>[A-Za-z][\w.-]*|[\u4e00-\u9fff]{2,3}?)\s*(?:负责的客户|负责哪些客户|有哪些客户|名下的客户|跟(?:进)?的客户)")
+      r"(?P<p>[A-Za-z][\w.-]*|[\u4e00-\u9fff]{2,3}?)\s*(?:负责的客户|负责哪些客户|有哪些客户|名下(?:有)?(?:哪些|的)?客户"
+      r"|跟(?:进)?的客户)")
 def _persons_customers(m: re.Match[str], c: Context) -> Intent | None:
     person = who(m["p"])
     if person == "me":
@@ -226,8 +228,16 @@ def _whose_customers(m: re.Match[str], c: Context) -> Intent | None:
 @rule(r"(?:who|whom)\s+(?:owns|has|handles|manages|looks after|follows(?: up)?|is following|takes care of)\s+(?P<c>.+)",
       r"whose\s+(?:customer|account|client)\s+is\s+(?P<c>.+)", r"whose\s+is\s+(?P<c>.+)",
       r"who(?:'s|\s+is)\s+(?:the\s+)?(?:owner|sales(?:man|person)?|contact person|account manager)\s+(?:of|for)\s+(?P<c>.+)",
-      r"who(?:'s|\s+is)\s+(?:responsible\s+for|in\s+charge\s+of|on)\s+(?P<c>.+)",
+      r"who(?:'s|\s+is)\s+(?:responsible\s+for|in\s+charge\s+of|on|handling|following(?: up)?|looking after|managing)"
+      r"\s+(?P<c>.+)",
       r"(?:the\s+)?owner\s+(?:of|for)\s+(?P<c>.+)", r"owner\s+(?P<c>.+)",
+      r"(?:which|what)\s+(?:salesperson|sales(?:man|woman)?|person|colleague|one of us)\s+(?:has|owns|handles|is on|follows)"
+      r"\s+(?P<c>.+)",
+      r"who\s+(?:do|should|can)\s+i\s+(?:ask|talk to|contact)\s+(?:about|for|regarding)\s+(?P<c>.+)",
+      r"is\s+(?P<c>.+?)\s+(?:mine|my customer|ours|my account)",
+      r"(?:这个)?客户\s*(?:是)?谁(?:在)?(?:跟|负责|管)(?:进)?的?\s*[:：]\s*(?P<c>.+)",
+      r"(?P<c>.+?)\s*归(?:哪个|哪位)(?:业务员|销售|同事|人)?(?:管|负责)?",
+      r"(?P<c>.+?)\s*是(?:哪个|哪位)(?:销售|业务员|同事|人)(?:的|负责的|跟的|在跟的)?(?:客户)?",
       r"(?:who\s+)?(?:is\s+)?(?P<c>.+?)(?:'s|’s)\s+owner", r"(?P<c>.+?)\s+belongs\s+to\s+whom",
       r"(?:查一?下|查查|请问)?\s*(?P<c>.+?)\s*(?:是)?谁的客户(?:啊|呀)?",
       r"(?:查一?下|查查|请问)?\s*(?P<c>.+?)\s*是谁的(?:啊|呀)?",
@@ -255,17 +265,17 @@ _P = r"@?(?:[A-Za-z][A-Za-z0-9_.-]*|[\u4e00-\u9fff]{2,3}?)"
       r"(?:hand|move|transfer|give)\s+(?P<f>" + _P + r")(?:'s|’s)\s+(?:customers|accounts|clients)\s+(?:over\s+)?to\s+"
       r"(?P<t>" + _P + r")",
       r"(?:move|transfer)\s+(?:all\s+)?(?:customers|accounts)\s+(?:of|from)\s+(?P<f>" + _P + r")\s+to\s+(?P<t>" + _P + r")",
-      r"(?P<f>" + _P + r")\s+(?:is\s+)?(?:leaving|leaves|has left|left)[,;.]?\s*(?:hand\s*over|give|move)\s+"
-      r"(?:(?:all\s+)?(?:his|her|their)\s+customers|everything)\s+to\s+(?P<t>" + _P + r")",
+      r"(?P<f>" + _P + r")\s+(?:is\s+)?(?:leaving|leaves|has left|left)[,;.]?\s*(?:hand\s*over|give|move)"
+      r"(?:\s+(?:(?:all\s+)?(?:his|her|their)\s+customers|everything))?\s+to\s+(?P<t>" + _P + r")",
       r"hand\s*over\s+(?P<f>" + _P + r")\s+(?P<t>" + _P + r")(?:\s+(?P<s>.+))?")
 def _handover_en(m: re.Match[str], c: Context) -> Intent | None:
     return _handover(m, c)
 
 
-@rule(r"(?:把|将)?\s*(?P<f>" + _P + r")\s*(?:的)?(?:所有|全部)?(?:客户|工作|邮件)?\s*(?:交接|移交|转交|交)给\s*(?P<t>" + _P
+@rule(r"(?:把|将)?\s*(?P<f>" + _P + r")\s*(?:的)?(?:所有|全部)?(?:客户|工作|邮件)?\s*(?:都|全部|全)?\s*(?:交接|移交|转交|交)给\s*(?P<t>" + _P
       + r")(?:\s*(?P<s>.+?))?",
       r"(?:把|将)\s*(?P<f>" + _P + r")\s*的\s*(?P<s>.+?)\s*(?:交接|移交|转交|交)给\s*(?P<t>" + _P + r")",
-      r"(?:交接|移交)\s*(?P<f>" + _P + r")\s*(?:的)?(?:所有|全部)?(?:客户)?\s*(?:给|到|→|->)?\s*(?P<t>" + _P
+      r"(?:交接|移交)\s*[:：]?\s*(?P<f>" + _P + r")\s*(?:的)?(?:所有|全部)?(?:客户)?\s*(?:给|到|→|->)?\s*(?P<t>" + _P
       + r")(?:\s+(?P<s>.+))?",
       r"(?P<f>" + _P + r")\s*(?:要)?离职(?:了)?[,，]?\s*(?:(?:他|她)的)?(?:客户|工作)?\s*(?:交接|移交|交)给\s*(?P<t>" + _P + r")")
 def _handover_zh(m: re.Match[str], c: Context) -> Intent | None:
@@ -303,11 +313,14 @@ def _handover_verb(m: re.Match[str], c: Context) -> Intent:
       r"make\s+(?P<p>[\w.@-]+)\s+(?:the\s+)?owner\s+of\s+(?P<c>.+)",
       r"set\s+(?:the\s+)?owner\s+of\s+(?P<c>.+?)\s+to\s+(?P<p>[\w.@-]+)",
       r"(?P<c>.+?)\s+(?:now\s+)?(?:belongs|goes)\s+to\s+(?P<p>[\w.@-]+)",
+      r"(?P<c>.+?)\s+(?:should|shall|will|must)\s+(?:go|belong)\s+to\s+(?P<p>[\w.@-]+)",
+      r"set\s+(?P<p>[\w.@-]+)\s+as\s+(?:the\s+)?owner\s+(?:of|for)\s+(?P<c>.+)",
       r"(?:把|将)?\s*(?P<c>.+?)\s*(?:分配|指派|分|转)给\s*(?P<p>[\w.@-]+?)(?:\s*负责|\s*跟进?)?",
       r"(?:分配|指派)\s*(?P<c>.+?)\s*给\s*(?P<p>[\w.@-]+?)(?:\s*负责|\s*跟进?)?",
       r"(?:把|将)\s*(?P<c>.+?)\s*(?:交给|给)\s*(?P<p>[\w.@-]+?)\s*(?:负责|跟进?|管)",
       r"(?:让|由)\s*(?P<p>[\w.@-]+?)\s*(?:来)?(?:负责|跟进?|接手|管)\s*(?P<c>.+)",
-      r"(?P<c>.+?)\s*(?:以后)?(?:归|由)\s*(?P<p>[\w.@-]+?)\s*(?:负责|跟进?|管)?")
+      r"(?P<c>.+?)\s*(?:以后)?(?:归|由)\s*(?P<p>[\w.@-]+?)\s*(?:负责|跟进?|管)?",
+      r"(?:把|将)\s*(?P<c>.+?)\s*给\s*(?P<p>[A-Za-z][\w.@-]*)")
 def _assign(m: re.Match[str], c: Context) -> Intent | None:
     customer, person = clean(m["c"]), who(m["p"])
     if not customer or not person:
@@ -329,11 +342,12 @@ def _away_list(m: re.Match[str], c: Context) -> Intent:
 
 
 _PERSON = r"(?P<w>i|i'm|i am|me|我|本人|@?[a-z][\w.-]*|[\u4e00-\u9fff]{2,4}?)"
-_ABSENT_EN = (r"(?:away|out(?: of (?:the )?office)?|off|on (?:leave|holiday|vacation|a business trip|business travel)"
+_ABSENT_EN = (r"(?:away|out(?: of (?:the )?office)?|off sick|off|on (?:leave|holiday|vacation|a business trip|business travel)"
               r"|travell?ing|on sick leave|sick)")
-_ABSENT_ZH = r"(?:请假|请(?:病|事|年|婚|产)假|请了假|出差|休假|休年假|年假|病假|事假|不在|外出|放假|休息|调休|度假|回老家)"
-_BACKUP_EN = r"(?:[,;]?\s*(?:with\s+)?(?:backup|covered by|cover(?:ing)?:?|and)\s+(?P<b>[\w.@-]+)(?:\s+covers)?)?"
-_BACKUP_ZH = (r"(?:[,，;；]?\s*(?:(?:由|让|请)\s*)?(?P<b>[\w.@-]+?)\s*(?:代班|代理|顶班|替班|备份|接手|帮忙看|顶上|顶一下|代管)"
+_ABSENT_ZH = r"(?:请假|请(?:病|事|年|婚|产)假|请了假|出差|休(?:[年产病婚事])?假|年假|病假|事假|不在|外出|放假|休息|调休|度假|回老家)"
+_BACKUP_EN = (r"(?:[,;]?\s*(?:with\s+)?(?:backup|covered by|cover(?:ing)?:?|and)\s+(?P<b>[\w.@-]+)(?:\s+covers)?"
+              r"|[,;]?\s*(?P<b3>[\w.@-]+)\s+(?:covers|will cover|is covering|is (?:the )?backup))?")
+_BACKUP_ZH = (r"(?:[,，;；]?\s*(?:(?:由|让|请)\s*)?(?P<b>[\w.@-]+?)\s*(?:代班|代理|顶班|替班|备份|接手|帮忙看(?:一下|着)?|顶上|顶一下|代管)"
               r"|[,，;；]?\s*(?:备份|代班(?:人)?|backup)\s*[:：]?\s*(?P<b2>[\w.@-]+))?")
 
 
@@ -349,8 +363,9 @@ def _away_en(m: re.Match[str], c: Context) -> Intent | None:
 
 @rule(_PERSON + r"\s*(?P<d0>" + DATE + r")?\s*(?:要|想|开始|起)?\s*" + _ABSENT_ZH
       + r"\s*(?:到|至|直到|一直到|到了)?\s*(?P<d>" + DATE + r")?\s*(?:为止|结束|回来)?" + _BACKUP_ZH,
-      _PERSON + r"\s*(?:从\s*(?:今天|明天)\s*)?(?:到|至|直到)\s*(?P<d>" + DATE + r")\s*(?:都)?\s*" + _ABSENT_ZH
-      + _BACKUP_ZH,
+      _PERSON + r"\s*(?:从)?\s*(?:" + DATE + r")?\s*(?:开始|起)?\s*(?:到|至|直到)\s*(?P<d>" + DATE + r")\s*(?:都)?\s*"
+      + _ABSENT_ZH + _BACKUP_ZH,
+      _PERSON + r"\s*(?P<d>" + DATE + r")\s*(?:之前|前|以前)\s*(?:都|一直)?\s*(?:在)?\s*" + _ABSENT_ZH + _BACKUP_ZH,
       _PERSON + r"\s*" + _ABSENT_ZH + r"\s*(?P<d>" + DATE + r")" + _BACKUP_ZH)
 def _away_zh(m: re.Match[str], c: Context) -> Intent | None:
     return _away(m, c)
@@ -365,14 +380,14 @@ def _away(m: re.Match[str], c: Context) -> Intent | None:
         day = c.today.isoformat() if not text and groups.get("d0") is None and "d0" in groups else None
         if day is None:
             return None
-    backup = groups.get("b") or groups.get("b2")
+    backup = groups.get("b") or groups.get("b2") or groups.get("b3")
     args = f"{person} until {day}"
     if backup:
         args += f" backup {who(backup)}"
     return Intent("away", args)
 
 
-@rule(_PERSON + r"\s+(?:is|'m|am|are)?\s*back(?: (?:at work|in the office|from (?:leave|holiday|vacation|a trip)))?",
+@rule(_PERSON + r"(?:'s|’s|\s+(?:is|'m|am|are))?\s*back(?: (?:at work|in the office|from (?:leave|holiday|vacation|a trip)))?",
       _PERSON + r"\s*(?:已经|已)?(?:回来了|回来|销假|返岗|上班了|回公司了|结束休假|出差回来了?)")
 def _back(m: re.Match[str], c: Context) -> Intent | None:
     return Intent("away", f"{who(m['w'].replace(chr(39) + 'm', '').replace(' am', ''))} back")
@@ -383,28 +398,31 @@ def _back(m: re.Match[str], c: Context) -> Intent | None:
 @rule(r"(?:what(?:'s| is| has)|which are|show(?: me)?|list|anything|any|are there(?: any)?)?\s*(?:mail\s+|mails\s+|items\s+)?"
       r"(?:breached|breaches|overdue|late|past (?:due|sla))(?:\s+(?:mail|mails|items|threads|alerts))?(?:\s+(?:now|today))?",
       r"sla\s+breach(?:es|ed)?", r"(?:show|list)\s+(?:the\s+)?(?:sla\s+)?breaches",
-      r"(?:哪些|有哪些|有没有|还有)?\s*(?:邮件|客户|询盘)?\s*(?:已经)?(?:超时|逾期|过期|超期)(?:了)?(?:的)?(?:邮件|客户|询盘)?(?:有哪些|吗|呢)?",
+      r"(?:哪些|有哪些|有没有|还有|有什么|有)?\s*(?:邮件|客户|询盘)?\s*(?:已经)?(?:超时|逾期|过期|超期)(?:了)?(?:哪些|什么)?(?:的)?(?:邮件|客户|询盘)?(?:有哪些|吗|呢)?",
       r"(?:查看|看看|看一下|列出)\s*(?:超时|逾期)(?:的)?(?:邮件)?")
 def _breached(m: re.Match[str], c: Context) -> Intent:
     return Intent("sla", "breached")
 
 
-@rule(r"my\s+(?:sla|overdue|breaches|breached|waiting|unanswered)(?:\s+(?:mail|items))?",
-      r"what(?:'s| is)\s+(?:waiting|overdue)\s+(?:on|for)\s+me", r"(?:sla|overdue|breached)\s+mine",
+@rule(r"my\s+(?:sla|overdue|breaches|breached|waiting|unanswered|late)(?:\s+(?:mails?|items|e-?mails))?",
+      r"what(?:'s| is)\s+(?:waiting|overdue|late)\s+(?:on|for)\s+me",
+      r"what\s+am\s+i\s+(?:late|behind|overdue)\s+(?:on|with)", r"(?:sla|overdue|breached)\s+mine",
       r"what\s+(?:do|should)\s+i\s+(?:answer|reply to)(?:\s+first)?",
       r"我的\s*(?:sla|超时|逾期|待回复|未回复|没回复)(?:的)?(?:邮件)?",
-      r"我(?:有)?(?:哪些)?(?:超时|逾期|没回复|待回复|未回复)(?:的)?(?:邮件|客户)?(?:了)?",
-      r"我(?:还)?(?:有)?(?:哪些|什么)?(?:邮件|客户)?(?:没(?:有)?回(?:复)?|要回(?:复)?)(?:的)?")
+      r"我(?:这边|这里)?(?:有没有|有)?(?:哪些)?(?:超时|逾期|没回复|待回复|未回复)(?:的)?(?:邮件|客户)?(?:了)?",
+      r"我(?:这边|这里)?(?:还)?(?:有)?(?:哪些|什么)?(?:邮件|客户)?(?:没(?:有)?回(?:复)?|要回(?:复)?)(?:的)?")
 def _sla_mine(m: re.Match[str], c: Context) -> Intent:
     return Intent("sla", "mine")
 
 
-@rule(r"sla", r"what(?:'s| is)\s+(?:waiting|pending|open)", r"who(?:'s| is)\s+waiting(?:\s+(?:on|for)\s+us)?",
+@rule(r"sla", r"what(?:'s| is)\s+(?:waiting|pending|open|unanswered)", r"who(?:'s| is)\s+waiting(?:\s+(?:on|for)\s+us)?",
       r"(?:show|list)\s+(?:the\s+)?(?:sla|waiting mail|open items|unanswered mail)",
       r"(?:unanswered|waiting|pending)\s+(?:mail|mails|customers|items)",
       r"what\s+(?:needs|need)\s+(?:a\s+)?(?:reply|answer)", r"what\s+haven't\s+we\s+answered",
-      r"(?:哪些|还有哪些|有哪些)?\s*(?:邮件|客户|询盘)?\s*(?:还)?(?:没(?:有)?回(?:复)?|未回复|待回复|等待回复|在等(?:回复)?)(?:的)?(?:邮件|客户)?",
-      r"(?:哪些|有哪些|还有)?客户在等(?:回复)?(?:的)?")
+      r"(?:哪些|还有哪些|有哪些|还有)?\s*(?:邮件|客户|询盘)?\s*(?:还)?(?:没(?:有)?回(?:复)?|未回复|待回复|等待回复|在等(?:回复)?)(?:的)?(?:邮件|客户)?",
+      r"(?:哪些|有哪些|还有)?客户在等(?:我们)?(?:的)?(?:回复)?(?:的)?",
+      r"(?:which|what)\s+(?:customers|mails?|threads|e-?mails)\s+(?:are\s+)?(?:waiting|unanswered|open)"
+      r"(?:\s+(?:for|on)\s+(?:an?\s+)?(?:answer|reply|us))?")
 def _sla(m: re.Match[str], c: Context) -> Intent:
     return Intent("sla", "")
 
@@ -455,7 +473,7 @@ def _claim(m: re.Match[str], c: Context) -> Intent:
     return Intent("claim", m["id"])
 
 
-@rule(r"pass\s+(?:on\s+)?(?:inquiry\s+)?#?(?P<id>\d+)", r"skip\s+(?:inquiry\s+)?#?(?P<id>\d+)",
+@rule(r"(?:i\s+)?pass\s+(?:on\s+)?(?:inquiry\s+)?#?(?P<id>\d+)", r"skip\s+(?:inquiry\s+)?#?(?P<id>\d+)",
       r"(?:not me|no time)[,:]?\s+#?(?P<id>\d+)",
       r"(?:转给下一位|跳过|不跟|我不跟|没空跟|转下一位|让给别人)\s*(?:询盘)?\s*#?(?P<id>\d+)")
 def _pass(m: re.Match[str], c: Context) -> Intent:
@@ -463,7 +481,7 @@ def _pass(m: re.Match[str], c: Context) -> Intent:
 
 
 @rule(r"(?:show\s+(?:me\s+)?(?:the\s+)?|what's in the\s+|list\s+(?:the\s+)?)?(?:customer\s+)?pool(?:\s+customers)?",
-      r"(?:查看|看看|看一下|打开)?\s*公海(?:客户|里有什么|里有哪些客户|里的客户|池)?(?:有哪些)?")
+      r"(?:查看|看看|看一下|打开)?\s*公海(?:里|中|池)?(?:有)?(?:哪些|什么)?(?:的)?(?:客户)?(?:有哪些)?")
 def _pool(m: re.Match[str], c: Context) -> Intent:
     return Intent("pool", "")
 
@@ -482,7 +500,7 @@ def _pool_verb(m: re.Match[str], c: Context) -> Intent:
 @rule(r"(?:search|find|look\s+for|look\s+up|lookup|grep)(?:\s+for)?\s+(?:(?:mails?|e-?mails?|messages?)\s+"
       r"(?:about|with|for|on|mentioning|containing)\s+)?(?P<q>.+?)(?:\s+(?:mails?|e-?mails?|messages?))?",
       r"(?:any|all)\s+(?:mails?|e-?mails?|messages?)\s+(?:about|with|mentioning)\s+(?P<q>.+)",
-      r"(?:帮我|请)?(?:搜索|搜一下|搜一搜|搜搜|搜|查找|找一下|找找|找|检索|查一下邮件|查邮件)\s*[:：]?\s*"
+      r"(?:帮我|请)?(?:搜索一下|搜索|搜一下|搜一搜|搜搜|搜|查找|找一下|找找|找|检索|查一下邮件|查邮件)\s*[:：]?\s*"
       r"(?:关于|包含|有关)?\s*(?P<q>.+?)\s*(?:的|相关的)?(?:邮件|信)?")
 def _search(m: re.Match[str], c: Context) -> Intent | None:
     query = clean(m["q"])
@@ -533,6 +551,9 @@ def _category(m: re.Match[str], c: Context) -> Intent:
 
 _POLITE = re.compile(r"^(?:(?:hi|hey|hello|please|pls|plz|can you|could you|would you|tell me|请问|请|麻烦|帮我|你好|嗨)"
                      r"[\s,，:：]*)+", re.IGNORECASE)
+_FILLER = re.compile(r"(?:\s+(?:these days|right now|at the moment|currently|now|still|today)(?=\s|[?？.!！]*$))"
+                     r"|(?<=\S)(?:现在|目前|当前)|^(?:现在|目前|当前)|(?<=\bwhat's)\s+still|(?<=\bwhat is)\s+still",
+                     re.IGNORECASE)
 _POLITE_END = re.compile(r"(?:[\s,，]*(?:please|pls|thanks|thank you|谢谢|谢了|thx|吗|呢|啊|呀))+\s*[?？.。!！~]*$",
                          re.IGNORECASE)
 
@@ -544,9 +565,10 @@ def understand(text: str, *, today: date, people: Collection[str] = ()) -> Inten
         return None
     context = Context(today=today, people=frozenset(p.lower() for p in people))
     candidates = [text]
-    stripped = _POLITE_END.sub("", _POLITE.sub("", text)).strip()
+    stripped = _FILLER.sub(" ", _POLITE_END.sub("", _POLITE.sub("", text))).strip()
+    stripped = " ".join(stripped.split())
     if stripped and stripped != text:
-        candidates.append(stripped)
+        candidates.insert(0, stripped)
     for candidate in candidates:
         for pattern, build in _RULES:
             match = pattern.match(candidate)
