@@ -22,6 +22,7 @@ The labels say what the guide asks, not what the code does:
 - collision — a salesperson writes to another salesperson's customer (not a backup, merchandiser, manager).
 """
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -220,8 +221,6 @@ def held_out() -> list[Case]:
 def their_subjects(raws: list[bytes]) -> list[bytes]:
     """The factory's mail with customer-style subjects: `[RFQ]-Acme-Ball Valve-20261120` → `Inquiry Ball Valve`
     (`询价 球阀` in Chinese threads), prefixes kept, in every message of the thread."""
-    import re
-
     rfq = re.compile(r"\[RFQ\]-[^-]+-(?P<product>.+)-\d{8}")
     out = []
     for raw in raws:
@@ -240,7 +239,10 @@ def their_subjects(raws: list[bytes]) -> list[bytes]:
 def archive(folder: Path, scope: str) -> Services:
     config = folder / "mailroom.toml"
     write_starter(config)
-    text = config.read_text(encoding="utf-8").replace("\n[rules]\n", f'\n[rules]\nsubject_convention = "{scope}"\n', 1)
+    text = re.sub(r'(?m)^subject_convention = "[a-z_]+"', f'subject_convention = "{scope}"',
+                  config.read_text(encoding="utf-8"), count=1)
+    if f'subject_convention = "{scope}"' not in text:
+        text = text.replace("\n[rules]\n", f'\n[rules]\nsubject_convention = "{scope}"\n', 1)
     config.write_text(text, encoding="utf-8")
     services = Services(load_config(config), Clock(NOW))
     load_crm_if_changed(services.db, services.config, services.directory, iso(NOW))

@@ -213,7 +213,11 @@ def test_unknown_text_answers_with_commands_the_asker_may_use(demo_services: Ser
     "who owns " + "y" * 3_500,
     "z" * 100_000,
     "/" + "w" * 3_900,
-], ids=["search-100k", "owner-words", "owner-3k", "search-zh", "sentence", "word-100k", "slash-word"])
+    "/help " + "w" * 3_000,
+    "/away " + "w" * 3_000 + " until 2026-12-20",
+    "/sla snooze " + "q" * 3_000 + " 4h",
+], ids=["search-100k", "owner-words", "owner-3k", "search-zh", "sentence", "word-100k", "slash-word", "help", "away",
+        "sla"])
 def test_long_messages_are_never_echoed_whole(demo_services: Services, text: str) -> None:
     reply = ask(demo_services, text)
     rendered = reply.text + " ".join(b.text for b in reply.blocks)  # what a chat shows
