@@ -197,7 +197,7 @@ def who(word: str) -> str:
 # owner ---------------------------------------------------------------------------------------------
 
 @rule(r"(?:what are |show |list |show me |which are )?(?:all )?my (?:customers|accounts|clients)|mine",
-      r"我(?:负责|名下|在跟|跟进|跟)?(?:的|有)?(?:哪些|什么)?客户|哪些客户是我的|我的")
+      r"我(?:负责|名下|在跟|跟进|跟|手上|手里|这边)?(?:的|有)?(?:哪些|什么)?客户|哪些客户是我的|我的")
 def _mine(m: re.Match[str], c: Context) -> Intent:
     return Intent("owner", "mine")
 
@@ -238,16 +238,16 @@ def _whose_customers(m: re.Match[str], c: Context) -> Intent | None:
       r"(?:这个)?客户\s*(?:是)?谁(?:在)?(?:跟|负责|管)(?:进)?的?\s*[:：]\s*(?P<c>.+)",
       r"(?P<c>.+?)\s*归(?:哪个|哪位)(?:业务员|销售|同事|人)?(?:管|负责)?",
       r"(?P<c>.+?)\s*是(?:哪个|哪位)(?:销售|业务员|同事|人)(?:的|负责的|跟的|在跟的)?(?:客户)?",
-      r"(?:who\s+)?(?:is\s+)?(?P<c>.+?)(?:'s|’s)\s+owner", r"(?P<c>.+?)\s+belongs\s+to\s+whom",
+      r"(?:who\s+)?(?:is\s+)?(?P<c>.+?)(?:'s|’s)\s+(?:owner|sales(?:person|man|woman| rep)?|account manager)", r"(?P<c>.+?)\s+belongs\s+to\s+whom",
       r"(?:查一?下|查查|请问)?\s*(?P<c>.+?)\s*(?:是)?谁的客户(?:啊|呀)?",
       r"(?:查一?下|查查|请问)?\s*(?P<c>.+?)\s*是谁的(?:啊|呀)?",
       r"(?:查一?下|查查|请问)?\s*谁(?:在)?(?:负责|跟进?|管)\s*(?P<c>.+?)(?:的)?(?:客户)?",
       r"(?:查一?下|查查|请问)?\s*(?P<c>.+?)\s*(?:是)?(?:谁|哪位)(?:在)?(?:负责|跟进?|管)的?(?:啊|呀)?",
       r"(?:查一?下|查查|请问)?\s*(?P<c>.+?)\s*归谁(?:管|负责)?(?:啊|呀)?",
-      r"(?:查一?下|查查|请问)?\s*(?P<c>.+?)\s*的?(?:负责人|业务员|跟进人|销售|业务)(?:是谁|是哪位)?",
+      r"(?:查一?下|查查|请问)?\s*(?P<c>.+?)\s*的?\s*(?:负责人|业务员|跟进人|销售|业务|归属|owner|sales)\s*(?:是谁|是哪位)?",
       r"(?:负责人|归属)\s*(?P<c>.+)")
 def _owner(m: re.Match[str], c: Context) -> Intent | None:
-    customer = re.sub(r"\s*(?:归|是|由)$", "", clean(m["c"]))
+    customer = re.sub(r"\s*(?:这个|这家)(?:客户|公司|客人)?$", "", re.sub(r"\s*(?:归|是|由)$", "", clean(m["c"])))
     if not customer or customer.lower() in ("is", "it", "this", "that"):
         return None
     if customer.lower() in ("mine", "me", "my customers", "我", "我的"):
@@ -277,7 +277,8 @@ def _handover_en(m: re.Match[str], c: Context) -> Intent | None:
       r"(?:把|将)\s*(?P<f>" + _P + r")\s*的\s*(?P<s>.+?)\s*(?:交接|移交|转交|交)给\s*(?P<t>" + _P + r")",
       r"(?:交接|移交)\s*[:：]?\s*(?P<f>" + _P + r")\s*(?:的)?(?:所有|全部)?(?:客户)?\s*(?:给|到|→|->)?\s*(?P<t>" + _P
       + r")(?:\s+(?P<s>.+))?",
-      r"(?P<f>" + _P + r")\s*(?:要)?离职(?:了)?[,，]?\s*(?:(?:他|她)的)?(?:客户|工作)?\s*(?:交接|移交|交)给\s*(?P<t>" + _P + r")")
+      r"(?P<f>" + _P + r")\s*(?:要)?(?:离职|走)(?:了)?[,，]?\s*(?:把)?\s*(?:(?:他|她)的)?(?:客户|工作)?\s*(?:都)?\s*"
+      r"(?:交接|移交|交)给\s*(?P<t>" + _P + r")")
 def _handover_zh(m: re.Match[str], c: Context) -> Intent | None:
     return _handover(m, c)
 
@@ -319,6 +320,7 @@ def _handover_verb(m: re.Match[str], c: Context) -> Intent:
       r"(?:分配|指派)\s*(?P<c>.+?)\s*给\s*(?P<p>[\w.@-]+?)(?:\s*负责|\s*跟进?)?",
       r"(?:把|将)\s*(?P<c>.+?)\s*(?:交给|给)\s*(?P<p>[\w.@-]+?)\s*(?:负责|跟进?|管)",
       r"(?:让|由)\s*(?P<p>[\w.@-]+?)\s*(?:来)?(?:负责|跟进?|接手|管)\s*(?P<c>.+)",
+      r"(?P<p>[A-Za-z][\w.@-]*)\s*(?:来)?接手\s*(?P<c>.+)",
       r"(?P<c>.+?)\s*(?:以后)?(?:归|由)\s*(?P<p>[\w.@-]+?)\s*(?:负责|跟进?|管)?",
       r"(?:把|将)\s*(?P<c>.+?)\s*给\s*(?P<p>[A-Za-z][\w.@-]*)")
 def _assign(m: re.Match[str], c: Context) -> Intent | None:
@@ -341,10 +343,10 @@ def _away_list(m: re.Match[str], c: Context) -> Intent:
     return Intent("away", "")
 
 
-_PERSON = r"(?P<w>i|i'm|i am|me|我|本人|@?[a-z][\w.-]*|[\u4e00-\u9fff]{2,4}?)"
+_PERSON = r"(?P<w>i|i'm|i am|i'll be|i will be|me|我|本人|@?[a-z][\w.-]*|[\u4e00-\u9fff]{2,4}?)"
 _ABSENT_EN = (r"(?:away|out(?: of (?:the )?office)?|off sick|off|on (?:leave|holiday|vacation|a business trip|business travel)"
               r"|travell?ing|on sick leave|sick)")
-_ABSENT_ZH = r"(?:请假|请(?:病|事|年|婚|产)假|请了假|出差|休(?:[年产病婚事])?假|年假|病假|事假|不在|外出|放假|休息|调休|度假|回老家)"
+_ABSENT_ZH = r"(?:去展会|参展|去拜访客户|拜访客户|请假|请(?:病|事|年|婚|产)假|请了假|出差|休(?:[年产病婚事])?假|年假|病假|事假|不在|外出|放假|休息|调休|度假|回老家)"
 _BACKUP_EN = (r"(?:[,;]?\s*(?:with\s+)?(?:backup|covered by|cover(?:ing)?:?|and)\s+(?P<b>[\w.@-]+)(?:\s+covers)?"
               r"|[,;]?\s*(?P<b3>[\w.@-]+)\s+(?:covers|will cover|is covering|is (?:the )?backup))?")
 _BACKUP_ZH = (r"(?:[,，;；]?\s*(?:(?:由|让|请)\s*)?(?P<b>[\w.@-]+?)\s*(?:代班|代理|顶班|替班|备份|接手|帮忙看(?:一下|着)?|顶上|顶一下|代管)"
@@ -362,7 +364,7 @@ def _away_en(m: re.Match[str], c: Context) -> Intent | None:
 
 
 @rule(_PERSON + r"\s*(?P<d0>" + DATE + r")?\s*(?:要|想|开始|起)?\s*" + _ABSENT_ZH
-      + r"\s*(?:到|至|直到|一直到|到了)?\s*(?P<d>" + DATE + r")?\s*(?:为止|结束|回来)?" + _BACKUP_ZH,
+      + r"\s*(?:了)?\s*[,，]?\s*(?:到|至|直到|一直到|到了)?\s*(?P<d>" + DATE + r")?\s*(?:为止|结束|回来)?" + _BACKUP_ZH,
       _PERSON + r"\s*(?:从)?\s*(?:" + DATE + r")?\s*(?:开始|起)?\s*(?:到|至|直到)\s*(?P<d>" + DATE + r")\s*(?:都)?\s*"
       + _ABSENT_ZH + _BACKUP_ZH,
       _PERSON + r"\s*(?P<d>" + DATE + r")\s*(?:之前|前|以前)\s*(?:都|一直)?\s*(?:在)?\s*" + _ABSENT_ZH + _BACKUP_ZH,
@@ -372,7 +374,7 @@ def _away_zh(m: re.Match[str], c: Context) -> Intent | None:
 
 
 def _away(m: re.Match[str], c: Context) -> Intent | None:
-    person = who(m["w"].replace("'m", "").replace(" am", ""))
+    person = who(re.sub(r"'m$| am$|'ll be$| will be$", "", m["w"]))
     groups = m.groupdict()
     text = groups.get("d") or groups.get("d0") or ""
     day = find_day(text, c.today) if text else None
@@ -399,7 +401,7 @@ def _back(m: re.Match[str], c: Context) -> Intent | None:
       r"(?:breached|breaches|overdue|late|past (?:due|sla))(?:\s+(?:mail|mails|items|threads|alerts))?(?:\s+(?:now|today))?",
       r"sla\s+breach(?:es|ed)?", r"(?:show|list)\s+(?:the\s+)?(?:sla\s+)?breaches",
       r"(?:哪些|有哪些|有没有|还有|有什么|有)?\s*(?:邮件|客户|询盘)?\s*(?:已经)?(?:超时|逾期|过期|超期)(?:了)?(?:哪些|什么)?(?:的)?(?:邮件|客户|询盘)?(?:有哪些|吗|呢)?",
-      r"(?:查看|看看|看一下|列出)\s*(?:超时|逾期)(?:的)?(?:邮件)?")
+      r"(?:查看|看看|看一下|列出)\s*(?:哪些|有哪些)?\s*(?:超时|逾期)(?:了)?(?:的)?(?:邮件)?")
 def _breached(m: re.Match[str], c: Context) -> Intent:
     return Intent("sla", "breached")
 
@@ -419,7 +421,7 @@ def _sla_mine(m: re.Match[str], c: Context) -> Intent:
       r"(?:show|list)\s+(?:the\s+)?(?:sla|waiting mail|open items|unanswered mail)",
       r"(?:unanswered|waiting|pending)\s+(?:mail|mails|customers|items)",
       r"what\s+(?:needs|need)\s+(?:a\s+)?(?:reply|answer)", r"what\s+haven't\s+we\s+answered",
-      r"(?:哪些|还有哪些|有哪些|还有)?\s*(?:邮件|客户|询盘)?\s*(?:还)?(?:没(?:有)?回(?:复)?|未回复|待回复|等待回复|在等(?:回复)?)(?:的)?(?:邮件|客户)?",
+      r"(?:哪些|还有哪些|有哪些|还有)?\s*(?:邮件|客户|询盘)?\s*(?:还)?(?:没(?:有)?回(?:复)?|未回复|待回复|待处理|等待回复|在等(?:回复)?)(?:的)?(?:邮件|客户)?",
       r"(?:哪些|有哪些|还有)?客户在等(?:我们)?(?:的)?(?:回复)?(?:的)?",
       r"(?:which|what)\s+(?:customers|mails?|threads|e-?mails)\s+(?:are\s+)?(?:waiting|unanswered|open)"
       r"(?:\s+(?:for|on)\s+(?:an?\s+)?(?:answer|reply|us))?")
@@ -461,7 +463,7 @@ def _snooze(m: re.Match[str], c: Context) -> Intent:
 # claim / pass / pool -------------------------------------------------------------------------------
 
 @rule(r"claim\s+(?:the\s+)?customer\s+(?P<c>.+)", r"claim\s+(?P<c2>.+?)\s+from\s+the\s+pool",
-      r"(?:从公海)?认领(?:公海)?客户\s*(?P<c>.+)", r"从公海(?:里)?(?:认领|领取|拿)\s*(?P<c2>.+)")
+      r"(?:我要|我想|我来)?(?:从公海)?认领(?:公海)?客户\s*(?P<c>.+)", r"从公海(?:里)?(?:认领|领取|拿)\s*(?P<c2>.+)")
 def _claim_customer(m: re.Match[str], c: Context) -> Intent:
     return Intent("claim", f"customer {clean(first(m, 'c', 'c2'))}")
 
@@ -500,9 +502,16 @@ def _pool_verb(m: re.Match[str], c: Context) -> Intent:
 @rule(r"(?:search|find|look\s+for|look\s+up|lookup|grep)(?:\s+for)?\s+(?:(?:mails?|e-?mails?|messages?)\s+"
       r"(?:about|with|for|on|mentioning|containing)\s+)?(?P<q>.+?)(?:\s+(?:mails?|e-?mails?|messages?))?",
       r"(?:any|all)\s+(?:mails?|e-?mails?|messages?)\s+(?:about|with|mentioning)\s+(?P<q>.+)",
-      r"(?:帮我|请)?(?:搜索一下|搜索|搜一下|搜一搜|搜搜|搜|查找|找一下|找找|找|检索|查一下邮件|查邮件)\s*[:：]?\s*"
+      r"(?:帮我|请)?(?:搜索|搜一搜|搜搜|搜|查找|找找|找|检索|search|查一下邮件|查邮件)\s*(?:一下|下)?\s*[:：]?\s*"
       r"(?:关于|包含|有关)?\s*(?P<q>.+?)\s*(?:的|相关的)?(?:邮件|信)?")
 def _search(m: re.Match[str], c: Context) -> Intent | None:
+    query = re.sub(r"^(?:一下|下)\s*", "", clean(m["q"]))  # "search 一下 形式发票"
+    return Intent("search", query) if query else None
+
+
+@rule(r"查(?:一下|下)?\s+(?P<q>.+)")
+def _look_up(m: re.Match[str], c: Context) -> Intent | None:
+    """"查 PO 4521": look it up in the mail (after every other reading of 查 was tried)."""
     query = clean(m["q"])
     return Intent("search", query) if query else None
 
