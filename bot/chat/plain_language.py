@@ -560,7 +560,7 @@ def _category(m: re.Match[str], c: Context) -> Intent:
 
 _POLITE = re.compile(r"^(?:(?:hi|hey|hello|please|pls|plz|can you|could you|would you|tell me|请问|请|麻烦|帮我|你好|嗨)"
                      r"[\s,，:：]*)+", re.IGNORECASE)
-_FILLER = re.compile(r"(?:\s+(?:these days|right now|at the moment|currently|now|still|today)(?=\s|[?？.!！]*$))"
+_FILLER = re.compile(r"(?:\s+(?:these days|right now|at the moment|currently|now|still)(?=\s|[?？.!！]*$))"
                      r"|(?<=\S)(?:现在|目前|当前)|^(?:现在|目前|当前)|(?<=\bwhat's)\s+still|(?<=\bwhat is)\s+still",
                      re.IGNORECASE)
 _POLITE_END = re.compile(r"(?:[\s,，]*(?:please|pls|thanks|thank you|谢谢|谢了|thx|吗|呢|啊|呀))+\s*[?？.。!！~]*$",
