@@ -318,7 +318,7 @@ def _handover_verb(m: re.Match[str], c: Context) -> Intent:
       r"set\s+(?P<p>[\w.@-]+)\s+as\s+(?:the\s+)?owner\s+(?:of|for)\s+(?P<c>.+)",
       r"(?:把|将)?\s*(?P<c>.+?)\s*(?:分配|指派|分|转)给\s*(?P<p>[\w.@-]+?)(?:\s*负责|\s*跟进?)?",
       r"(?:分配|指派)\s*(?P<c>.+?)\s*给\s*(?P<p>[\w.@-]+?)(?:\s*负责|\s*跟进?)?",
-      r"(?:把|将)\s*(?P<c>.+?)\s*(?:交给|给)\s*(?P<p>[\w.@-]+?)\s*(?:负责|跟进?|管)",
+      r"(?:把|将)?\s*(?P<c>.+?)\s*(?:交给|给)\s*(?P<p>[\w.@-]+?)\s*(?:负责|跟进?|管)",
       r"(?:让|由)\s*(?P<p>[\w.@-]+?)\s*(?:来)?(?:负责|跟进?|接手|管)\s*(?P<c>.+)",
       r"(?P<p>[A-Za-z][\w.@-]*)\s*(?:来)?接手\s*(?P<c>.+)",
       r"(?P<c>.+?)\s*(?:以后)?(?:归|由)\s*(?P<p>[\w.@-]+?)\s*(?:负责|跟进?|管)?",
@@ -346,7 +346,7 @@ def _away_list(m: re.Match[str], c: Context) -> Intent:
 _PERSON = r"(?P<w>i|i'm|i am|i'll be|i will be|me|我|本人|@?[a-z][\w.-]*|[\u4e00-\u9fff]{2,4}?)"
 _ABSENT_EN = (r"(?:away|out(?: of (?:the )?office)?|off sick|off|on (?:leave|holiday|vacation|a business trip|business travel)"
               r"|travell?ing|on sick leave|sick)")
-_ABSENT_ZH = r"(?:去展会|参展|去拜访客户|拜访客户|请假|请(?:病|事|年|婚|产)假|请了假|出差|休(?:[年产病婚事])?假|年假|病假|事假|不在|外出|放假|休息|调休|度假|回老家)"
+_ABSENT_ZH = r"(?:去(?:广交会|展会|参展|拜访客户|客户那)|参展|拜访客户|请假|请(?:病|事|年|婚|产)假|请了假|出差|休(?:[年产病婚事])?假|年假|病假|事假|不在|外出|放假|休息|调休|度假|回老家)"
 _BACKUP_EN = (r"(?:[,;]?\s*(?:with\s+)?(?:backup|covered by|cover(?:ing)?:?|and)\s+(?P<b>[\w.@-]+)(?:\s+covers)?"
               r"|[,;]?\s*(?P<b3>[\w.@-]+)\s+(?:covers|will cover|is covering|is (?:the )?backup))?")
 _BACKUP_ZH = (r"(?:[,，;；]?\s*(?:(?:由|让|请)\s*)?(?P<b>[\w.@-]+?)\s*(?:代班|代理|顶班|替班|备份|接手|帮忙看(?:一下|着)?|顶上|顶一下|代管)"
@@ -364,7 +364,8 @@ def _away_en(m: re.Match[str], c: Context) -> Intent | None:
 
 
 @rule(_PERSON + r"\s*(?P<d0>" + DATE + r")?\s*(?:要|想|开始|起)?\s*" + _ABSENT_ZH
-      + r"\s*(?:了)?\s*[,，]?\s*(?:到|至|直到|一直到|到了)?\s*(?P<d>" + DATE + r")?\s*(?:为止|结束|回来)?" + _BACKUP_ZH,
+      + r"\s*(?:了)?\s*[,，]?\s*(?:到|至|直到|一直到|到了)?\s*(?P<d>" + DATE + r")?\s*(?:为止|结束|回来)?\s*(?:都)?(?:不在|休息|请假)?"
+      + _BACKUP_ZH,
       _PERSON + r"\s*(?:从)?\s*(?:" + DATE + r")?\s*(?:开始|起)?\s*(?:到|至|直到)\s*(?P<d>" + DATE + r")\s*(?:都)?\s*"
       + _ABSENT_ZH + _BACKUP_ZH,
       _PERSON + r"\s*(?P<d>" + DATE + r")\s*(?:之前|前|以前)\s*(?:都|一直)?\s*(?:在)?\s*" + _ABSENT_ZH + _BACKUP_ZH,
@@ -390,7 +391,7 @@ def _away(m: re.Match[str], c: Context) -> Intent | None:
 
 
 @rule(_PERSON + r"(?:'s|’s|\s+(?:is|'m|am|are))?\s*back(?: (?:at work|in the office|from (?:leave|holiday|vacation|a trip)))?",
-      _PERSON + r"\s*(?:已经|已)?(?:回来了|回来|销假|返岗|上班了|回公司了|结束休假|出差回来了?)")
+      _PERSON + r"\s*(?:已经|已)?(?:回来上班了?|回来了|回来|销假|返岗|上班了|回公司了|结束休假|出差回来了?)")
 def _back(m: re.Match[str], c: Context) -> Intent | None:
     return Intent("away", f"{who(m['w'].replace(chr(39) + 'm', '').replace(' am', ''))} back")
 
@@ -400,7 +401,7 @@ def _back(m: re.Match[str], c: Context) -> Intent | None:
 @rule(r"(?:what(?:'s| is| has)|which are|show(?: me)?|list|anything|any|are there(?: any)?)?\s*(?:mail\s+|mails\s+|items\s+)?"
       r"(?:breached|breaches|overdue|late|past (?:due|sla))(?:\s+(?:mail|mails|items|threads|alerts))?(?:\s+(?:now|today))?",
       r"sla\s+breach(?:es|ed)?", r"(?:show|list)\s+(?:the\s+)?(?:sla\s+)?breaches",
-      r"(?:哪些|有哪些|有没有|还有|有什么|有)?\s*(?:邮件|客户|询盘)?\s*(?:已经)?(?:超时|逾期|过期|超期)(?:了)?(?:哪些|什么)?(?:的)?(?:邮件|客户|询盘)?(?:有哪些|吗|呢)?",
+      r"(?:我们)?(?:哪些|有哪些|有没有|还有|有什么|有)?\s*(?:邮件|客户|询盘)?\s*(?:已经)?(?:超时|逾期|过期|超期)(?:了)?(?:哪些|什么)?(?:的)?(?:邮件|客户|询盘)?(?:有哪些|吗|呢)?",
       r"(?:查看|看看|看一下|列出)\s*(?:哪些|有哪些)?\s*(?:超时|逾期)(?:了)?(?:的)?(?:邮件)?")
 def _breached(m: re.Match[str], c: Context) -> Intent:
     return Intent("sla", "breached")
@@ -411,7 +412,7 @@ def _breached(m: re.Match[str], c: Context) -> Intent:
       r"what\s+am\s+i\s+(?:late|behind|overdue)\s+(?:on|with)", r"(?:sla|overdue|breached)\s+mine",
       r"what\s+(?:do|should)\s+i\s+(?:answer|reply to)(?:\s+first)?",
       r"我的\s*(?:sla|超时|逾期|待回复|未回复|没回复)(?:的)?(?:邮件)?",
-      r"我(?:这边|这里)?(?:有没有|有)?(?:哪些)?(?:超时|逾期|没回复|待回复|未回复)(?:的)?(?:邮件|客户)?(?:了)?",
+      r"我(?:这边|这里)?(?:有没有|有)?(?:哪些|几封|几个|多少)?(?:超时|逾期|没回复|待回复|未回复)(?:的)?(?:邮件|客户)?(?:了)?",
       r"我(?:这边|这里)?(?:还)?(?:有)?(?:哪些|什么)?(?:邮件|客户)?(?:没(?:有)?回(?:复)?|要回(?:复)?)(?:的)?")
 def _sla_mine(m: re.Match[str], c: Context) -> Intent:
     return Intent("sla", "mine")
@@ -422,7 +423,7 @@ def _sla_mine(m: re.Match[str], c: Context) -> Intent:
       r"(?:unanswered|waiting|pending)\s+(?:mail|mails|customers|items)",
       r"what\s+(?:needs|need)\s+(?:a\s+)?(?:reply|answer)", r"what\s+haven't\s+we\s+answered",
       r"(?:哪些|还有哪些|有哪些|还有)?\s*(?:邮件|客户|询盘)?\s*(?:还)?(?:没(?:有)?回(?:复)?|未回复|待回复|待处理|等待回复|在等(?:回复)?)(?:的)?(?:邮件|客户)?",
-      r"(?:哪些|有哪些|还有)?客户在等(?:我们)?(?:的)?(?:回复)?(?:的)?",
+      r"(?:哪些|有哪些|还有)?客户(?:还)?在等(?:我们)?(?:的)?(?:回复)?(?:的)?(?:有哪些)?",
       r"(?:which|what)\s+(?:customers|mails?|threads|e-?mails)\s+(?:are\s+)?(?:waiting|unanswered|open)"
       r"(?:\s+(?:for|on)\s+(?:an?\s+)?(?:answer|reply|us))?")
 def _sla(m: re.Match[str], c: Context) -> Intent:
