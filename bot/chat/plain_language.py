@@ -88,8 +88,8 @@ def parse_day(text: str, today: date) -> date | None:
     if m := re.fullmatch(r"(下下|下|这|本)?(?:周|星期|礼拜)([一二三四五六日天末])", t):
         weeks = {"下下": 2, "下": 1}.get(m[1] or "", 0)
         monday = today - timedelta(days=today.weekday()) + timedelta(weeks=weeks)
-        day = monday + timedelta(days=_WEEKDAYS_ZH[m[2]])
-        return day if weeks or day >= today else day + timedelta(weeks=1)
+        named = monday + timedelta(days=_WEEKDAYS_ZH[m[2]])
+        return named if weeks or named >= today else named + timedelta(weeks=1)
     if m := re.fullmatch(r"(?:(next|this|coming)\s+)?(mon|tue|wed|thu|fri|sat|sun)[a-z]*", t):
         weekday = _WEEKDAYS_EN[m[2]]
         if m[1] == "next":

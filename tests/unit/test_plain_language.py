@@ -13,6 +13,7 @@ from bot.core.clock import Clock
 from bot.core.config import load_config
 from bot.core.reply import Reply
 from bot.services import Services
+from tests.fakes import asking
 
 PHRASES = Path(__file__).resolve().parents[1] / "data" / "phrases.tsv"
 TODAY = date(2026, 12, 3)  # a Thursday
@@ -148,8 +149,7 @@ def test_unknown_text_suggests_the_closest_commands(text: str, first: str) -> No
 
 
 def ask(services: Services, text: str, who: str = "amy") -> Reply:
-    router = Router(services)
-    return router.handle(text, services.directory.find_person(who))
+    return asking.ask(services, text, who)
 
 
 def test_readme_sentences_run_end_to_end(demo_services: Services) -> None:
