@@ -7,7 +7,7 @@ from bot.chat.commands import Request, UsageError, command
 from bot.core.config import Person
 from bot.core.directory import Directory
 from bot.core.errors import CommandError
-from bot.core.reply import Block, Button, Reply, ReplyError, bullets, context, fields, heading
+from bot.core.reply import Block, Button, Reply, ReplyError, bullets, context, echo, fields, heading
 from bot.customers.inference import effective_owner, inferred_customers_of
 from bot.customers.matching import Resolution
 from bot.customers.ownership import SOURCE_WORDS, customers_of
@@ -57,8 +57,10 @@ def owner(request: Request) -> Reply:
         person = directory.find_person(query)
         if person is not None:
             return customers_reply(request, person)
-        if query.startswith("<@"):  # a chat mention of someone Mailroom does not know
-            raise CommandError(f"{query} is not in Mailroom's people list.", code="unknown_person")
+        if query.startswith("<@") or "." not in query:  # "@nobody", or a chat mention Mailroom does not know
+            known = ", ".join(p.id for p in request.services.config.people)
+            raise CommandError(f"{echo(query)} is not in Mailroom's people list (people: {known}).",
+                               code="unknown_person")
         query = query.lstrip("@")  # "@acme-trading.de": a domain, not a person
     resolution = request.services.customer_index.get().resolve(query)
     if resolution.status == "found":
@@ -85,7 +87,7 @@ def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     if facts.crm_owner_unknown and facts.source != "none":
         blocks.append(context(f"Note: {crm_unknown_owner_line(facts)}"))
     if best.score < 100 or _raw(best.matched) != _raw(query):
-        blocks.append(context(f"“{query}” matched {best.via} “{best.matched}” (score {best.score:g})"))
+        blocks.append(context(f"“{echo(query)}” matched {best.via} “{best.matched}” (score {best.score:g})"))
     data = {
         "query": query,
         "status": "found",
@@ -104,7 +106,7 @@ def ambiguous_reply(request: Request, query: str, resolution: Resolution) -> Rep
     ]
     return Reply(
         command="owner",
-        blocks=[heading(f"Several customers match “{query}”. Which one?"), bullets(lines)],
+        blocks=[heading(f"Several customers match “{echo(query)}”. Which one?"), bullets(lines)],
         buttons=[Button(label=f"{m.customer.name} ({m.score:g})", command=f"/owner {m.customer.name}")
                  for m in resolution.matches],
         data={"query": query, "status": "ambiguous", "matches": matches},
@@ -115,7 +117,7 @@ def no_match_reply(request: Request, query: str, resolution: Resolution, *, comm
                    again: str = "/owner {name}") -> Reply:
     """Say so, name the closest customers, and offer each as a button that asks again."""
     suggestions = resolution.suggestions
-    message = f"No customer matches “{query}”."
+    message = f"No customer matches “{echo(query)}”."
     if suggestions:
         message += " Closest: " + ", ".join(f"{m.customer.name} ({m.score:g})" for m in suggestions) + "."
     return Reply(
