@@ -22,6 +22,13 @@ class Services:
         self.permissions = Permissions(self.directory)
 
     @cached_property
+    def visibility(self) -> "Visibility":  # noqa: F821 - imported lazily
+        """The one choke point for mail facts (bot/mail/visibility.py)."""
+        from bot.mail.visibility import Visibility
+
+        return Visibility(self.permissions)
+
+    @cached_property
     def archive(self) -> Archive:
         categories = self.rules.categories
         return Archive(self.db, self.directory, self.clock, indexers=self.indexers(),

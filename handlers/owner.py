@@ -11,6 +11,7 @@ from bot.core.reply import Block, Button, Reply, ReplyError, bullets, context, f
 from bot.customers.inference import effective_owner, inferred_customers_of
 from bot.customers.matching import Resolution
 from bot.customers.ownership import SOURCE_WORDS, customers_of
+from bot.mail.visibility import hidden_note
 from bot.customers.report import (
     OPEN_THREADS_SHOWN,
     OwnerFacts,
@@ -69,7 +70,7 @@ def owner(request: Request) -> Reply:
 def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     best = resolution.matches[0]
     now = request.now
-    facts = customer_facts(request.services, best.customer.id, now=now)
+    facts = customer_facts(request.services, best.customer.id, now=now, reader=request.person)
     zone = request.services.config.organization.timezone
     blocks = [
         heading(f"{facts.customer.name} — {_owner_line(facts)}"),
@@ -77,9 +78,11 @@ def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     ]
     if facts.open_threads:
         shown = [_thread_line(t, zone, now) for t in facts.open_threads[:OPEN_THREADS_SHOWN]]
-        more = facts.open_count - len(shown)
+        more = len(facts.open_threads) - len(shown)
         blocks.append(bullets(shown + ([f"… and {more} more"] if more > 0 else []),
                               title="Waiting on us (last message from the customer):"))
+    if facts.open_hidden:
+        blocks.append(context(hidden_note(facts.open_hidden, "open thread", more=bool(facts.open_threads))))
     if best.score < 100 or _raw(best.matched) != _raw(query):
         blocks.append(context(f"“{query}” matched {best.via} “{best.matched}” (score {best.score:g})"))
     data = {
