@@ -11,7 +11,6 @@ from bot.core.reply import Block, Button, Reply, ReplyError, bullets, context, f
 from bot.customers.inference import effective_owner, inferred_customers_of
 from bot.customers.matching import Resolution
 from bot.customers.ownership import SOURCE_WORDS, customers_of
-from bot.mail.visibility import hidden_note
 from bot.customers.report import (
     OPEN_THREADS_SHOWN,
     OwnerFacts,
@@ -22,6 +21,7 @@ from bot.customers.report import (
     open_threads,
     person_ref,
 )
+from bot.mail.visibility import hidden_note
 
 MINE = frozenset({"mine", "me", "my", "我的", "我"})
 LIST_SHOWN = 50
