@@ -9,17 +9,19 @@ import click
 
 from bot.chat.router import Router
 from bot.core.config import Person
-from bot.core.reply import Reply
+from bot.core.reply import Reply, inert
 
 
 def render(reply: Reply, *, numbered: bool = False) -> str:
     """The reply's text, then its buttons; `numbered` (the chat prompt) lets one type 1, 2 … to press one."""
     lines = [reply.text]
+    if reply.mentions:
+        lines.append("cc " + " ".join(f"@{m.person_id}" for m in reply.mentions))
     if reply.buttons:
         lines.append("")
         lines.extend(f"  [{i if numbered else b.label}] {b.label + ' → ' if numbered else '→ '}{b.command}"
                      for i, b in enumerate(reply.buttons, 1))
-    return "\n".join(lines)
+    return inert("\n".join(lines))  # no terminal control sequence or bidi override from mail
 
 
 def render_json(reply: Reply) -> str:
