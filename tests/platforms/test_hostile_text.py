@@ -6,6 +6,7 @@ robot) and the console.
 """
 
 import json
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from bot.chat.adapters.slack import SlackChannel, make_client
 from bot.chat.adapters.telegram import TelegramChannel
 from bot.chat.adapters.wecom import RobotSender, WecomChannel
 from bot.chat.router import Router
+from bot.cli.main import quiet_chat_sdks
 from bot.core.reply import Button, Mention, Reply, bullets, fields, heading
 from bot.mail.importer import import_messages
 from bot.scheduler import run_scheduler_once
@@ -93,10 +95,14 @@ def _slack_all(payload: dict[str, Any]) -> list[str]:
     return [payload.get("text", ""), *_strings(json.loads(blocks) if isinstance(blocks, str) else blocks)]
 
 
-def test_slack_alerts_and_search_carry_mail_markup_inert(slack_rig: SlackRig) -> None:  # noqa: F811
+def test_slack_alerts_and_search_carry_mail_markup_inert(slack_rig: SlackRig,  # noqa: F811
+                                                         caplog: pytest.LogCaptureFixture) -> None:
     services = slack_rig.bot.services
     plant(services)
-    run_scheduler_once(services, [SlackChannel(make_client(slack_rig.settings), slack_rig.bot)])
+    quiet_chat_sdks()  # what `mailroom -v` does: our DEBUG, not the SDKs' request bodies
+    with caplog.at_level(logging.DEBUG):
+        run_scheduler_once(services, [SlackChannel(make_client(slack_rig.settings), slack_rig.bot)])
+    assert caplog.records and not [r for r in caplog.records if MARK in r.getMessage()]
     posts = [c.payload() for c in slack_rig.api.to("/chat.postMessage") if MARK in c.payload().get("text", "")]
     assert {p["channel"] for p in posts} >= {"U0AMY", "C0SALES"}  # the owner's warning and the channel breach
     for post in posts:
