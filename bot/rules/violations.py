@@ -197,8 +197,13 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
     sieved = services.visibility.sieve(audience, found, lambda v: boxes.get(v.get("message"), []))
     readable = sieved.shown
     subject = (readable[0]["subject"] or "(no subject)") if readable else ""
+    # A collision or a missing CC is told even about mail the reader may not read — who, which customer,
+    # which mailbox belongs in CC carry no mail text — while its threads' subjects go through the sieve.
+    # The other findings are the mail's own text (its subject, file names, a quoted message): counted only.
+    told = [v for v in found if v in readable or v["rule"] in ("collision", "missing_cc")]
+    hidden = len(found) - len(told)
     lines: list[str] = []
-    for v in readable:
+    for v in told:
         if v["rule"] == "subject_convention":
             lines.append(f"Subject “{v['evidence'].get('subject', subject)}” → suggested: {v['expected']}")
         elif v["rule"] == "quotation_name":
@@ -211,9 +216,8 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
             lines.append(_gap_line(v))
         elif v["rule"] == "collision":
             lines.extend(_collision_lines(services, audience, v, person_id))
-    note = sieved.note("finding")
-    if note:
-        lines.append(note)
+    if hidden:
+        lines.append(hidden_note(hidden, "finding", more=bool(lines)))
     titles = {
         "subject_convention": "Naming convention (guide): please use these names next time",
         "quotation_name": "Naming convention (guide): please use these names next time",
@@ -226,8 +230,9 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
     if rule in ("missing_cc", "cc_gap"):
         blocks.append(context("Forward it to the shared mailbox so the archive and handovers keep it (交接不断档)."))
     return Reply(command="rules.nudge", blocks=blocks,
-                 data={"rules": [{"rule": v["rule"], "message_id": v["message_id"], "expected": v["expected"],
-                                  "thread_id": v["thread_id"]} for v in found], "person": person_id})
+                 data={"rules": [{"rule": v["rule"], "message_id": v["message_id"] if v in readable else None,
+                                  "expected": v["expected"], "thread_id": v["thread_id"]} for v in found],
+                       "person": person_id})
 
 
 def _gap_line(v: dict[str, Any]) -> str:
