@@ -217,6 +217,8 @@ def run_everything(services: Services, oracle: Oracle) -> tuple[list[str], int, 
         texts += [f"/{cmd.name} {v()}" for v in [*plain, *ids]]
         texts += [f"/{cmd.name} {verb}" for verb in verbs(cmd)]
         texts += [f"/{cmd.name} {verb} {v()}" for verb in verbs(cmd) for v in ids]
+        if "<customer" in cmd.usage:  # every customer, for the commands that take one
+            texts += [f"/{cmd.name} {name}" for (name,) in services.db.execute("SELECT name FROM customers")]
         forms = plain_forms(router, cmd, [v() for v in plain[2:5]] + ["mine"])
         assert forms or not cmd.patterns, f"/{cmd.name}: no plain-language form could be made from its patterns"
         texts += forms
