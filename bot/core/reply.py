@@ -74,8 +74,9 @@ class Reply(BaseModel):
         return self.error is None
 
     def as_json(self) -> dict[str, Any]:
-        """The `--json` shape: command, text, data, error (plus blocks and buttons for renderers)."""
-        return self.model_dump(mode="json")
+        """The `--json` shape: command, text, data, error (plus blocks and buttons for renderers, and
+        mentions when there are any)."""
+        return self.model_dump(mode="json", exclude={"mentions"} if not self.mentions else None)
 
 
 def blocks_to_text(blocks: list[Block]) -> str:

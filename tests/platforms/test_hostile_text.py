@@ -235,3 +235,11 @@ def test_one_reply_every_renderer_our_mention_live_mail_markup_inert() -> None:
 @pytest.mark.parametrize("text", ["<@U0AMY>", "<!subteam^S1>", "<tel:123|call>", "<mailto:a@b|x>"])
 def test_slack_escape_leaves_nothing_live(text: str) -> None:
     assert not slack_live(slack.escape(text))
+
+
+def test_json_output_is_the_same_value_with_nothing_a_terminal_acts_on() -> None:
+    reply = Reply(command="t", text=HOSTILE_BODY, data={"subject": HOSTILE_SUBJECT})
+    out = console.render_json(reply)
+    assert json.loads(out)["text"] == HOSTILE_BODY and json.loads(out)["data"]["subject"] == HOSTILE_SUBJECT
+    assert not CONTROLS.search(out)
+    assert set(json.loads(out)) == {"command", "text", "blocks", "buttons", "data", "error"}  # the --json shape

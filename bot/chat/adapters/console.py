@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +25,14 @@ def render(reply: Reply, *, numbered: bool = False) -> str:
     return inert("\n".join(lines))  # no terminal control sequence or bidi override from mail
 
 
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def render_json(reply: Reply) -> str:
-    return json.dumps(reply.as_json(), ensure_ascii=False, indent=2)
+    """The `--json` shape. json escapes C0 controls itself; DEL, the C1 controls (CSI is \\x9b) and the bidi
+    marks are escaped as \\uXXXX too — the same JSON value, but nothing a terminal would act on."""
+    text = json.dumps(reply.as_json(), ensure_ascii=False, indent=2)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 HISTORY = Path.home() / ".mailroom_history"
