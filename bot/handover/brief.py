@@ -83,8 +83,10 @@ def contacts(services: "Services", customer_id: int, reader: "Audience") -> list
     return ordered[:CONTACTS_SHOWN]
 
 
-def customer_section(services: "Services", customer_id: int, reader: "Person", now: datetime) -> dict[str, Any]:
-    """Everything the brief says about one customer, as data, for this reader."""
+def customer_section(services: "Services", customer_id: int, reader: "Person", now: datetime, *,
+                     shared: dict[int, Any] | None = None) -> dict[str, Any]:
+    """Everything the brief says about one customer, as data, for this reader. `shared` keeps what does
+    not depend on the reader (the milestones found in the mail) for the next reader's brief."""
     audience = Audience.person(reader)
     row = customer_row(services.db, customer_id) or {"name": str(customer_id), "domains": [], "aliases": []}
     scope, params = services.visibility.message_filter(audience)
@@ -94,7 +96,12 @@ def customer_section(services: "Services", customer_id: int, reader: "Person", n
         [customer_id, *params]).fetchall())
     roles = {m.address: m.role for m in services.config.mailboxes}
     milestones = []
-    for milestone in latest_per_kind(customer_milestones(services.db, customer_id, now=now, roles=roles)):
+    found = shared.get(customer_id) if shared is not None else None
+    if found is None:
+        found = latest_per_kind(customer_milestones(services.db, customer_id, now=now, roles=roles))
+        if shared is not None:
+            shared[customer_id] = found
+    for milestone in found:
         data = milestone.as_json()
         if milestone.mailboxes and not services.visibility.may_read(audience, milestone.mailboxes):
             data.update(subject=None, excerpt=None, evidence=None, hidden=True)
@@ -176,15 +183,17 @@ class Brief:
     parts: list[Reply]
 
 
-def build_brief(services: "Services", handover: "Handover", now: datetime, reader: "Person | None" = None) -> Brief:
-    """The brief as `reader` may see it (default: the new owner); each recipient gets their own."""
+def build_brief(services: "Services", handover: "Handover", now: datetime, reader: "Person | None" = None, *,
+                shared: dict[int, Any] | None = None) -> Brief:
+    """The brief as `reader` may see it (default: the new owner); each recipient gets their own (pass one
+    `shared` dict to the briefs of one handover: the mail is read for milestones once)."""
     directory = services.directory
     zone = services.config.organization.timezone
     receiver = directory.people[handover.to_person]
     reader = reader or receiver
     giver = directory.people.get(handover.from_person)
     giver_name = giver.name if giver else handover.from_person
-    sections = [customer_section(services, cid, reader, now) for cid in handover.customer_ids]
+    sections = [customer_section(services, cid, reader, now, shared=shared) for cid in handover.customer_ids]
     checklist = admin_checklist(services, handover, receiver)
     title = (f"Handover brief #{handover.id}: {len(sections)} customer(s) from {giver_name} to {receiver.name}"
              + (f" — {handover.reason}" if handover.reason else ""))

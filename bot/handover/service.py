@@ -298,7 +298,9 @@ def confirm(services: "Services", actor: Person, handover_id: int) -> Confirmed:
     # Each recipient gets the brief as they may see it (bot/mail/visibility.py).
     readers = {pid: services.directory.people[pid] for pid in (to.id, handover.actor, actor.id)
                if pid in services.directory.people}
-    briefs = {pid: build_brief(services, handover, now, reader=person) for pid, person in readers.items()}
+    shared: dict[int, Any] = {}
+    briefs = {pid: build_brief(services, handover, now, reader=person, shared=shared)
+              for pid, person in readers.items()}
     brief = briefs[actor.id]
     try:
         with write_transaction(db):

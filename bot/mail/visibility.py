@@ -82,23 +82,27 @@ class Visibility:
 
     permissions: Permissions
     _cache: dict[tuple[str, str], bool] = field(default_factory=dict)
+    _boxes: dict[str, list[str]] = field(default_factory=dict)
 
-    def _person_reads(self, person: Person, mailboxes: Iterable[str]) -> bool:
+    def _person_reads(self, person: Person, mailboxes: list[str]) -> bool:
         if person.role == "admin":
             return True
+        cache = self._cache
         for mailbox in mailboxes:
-            key = (person.id, mailbox)
-            found = self._cache.get(key)
+            found = cache.get((person.id, mailbox))
             if found is None:
-                found = self._cache[key] = bool(mailbox) and self.permissions.can(person, "read", mailbox)
+                found = cache[(person.id, mailbox)] = bool(mailbox) and self.permissions.can(person, "read", mailbox)
             if found:
                 return True
         return False
 
     def may_read(self, audience: Audience, mailboxes: Iterable[str]) -> bool:
         """True when every reader of the audience may read mail seen in any of these mailboxes."""
-        boxes = list(mailboxes)
-        return bool(audience.people) and all(self._person_reads(p, boxes) for p in audience.people)
+        boxes = mailboxes if isinstance(mailboxes, list) else list(mailboxes)
+        people = audience.people
+        if len(people) == 1:
+            return self._person_reads(people[0], boxes)
+        return bool(people) and all(self._person_reads(p, boxes) for p in people)
 
     def sieve(self, audience: Audience, items: Iterable[T], mailboxes: Callable[[T], Iterable[str]]) -> Sieved[T]:
         """Keep the items the audience may read (in order); count the others."""
@@ -117,8 +121,12 @@ class Visibility:
         for person in audience.people:
             if person.role == "admin":
                 out.append(None)
-            else:
-                out.append(sorted({*self.permissions.readable_mailboxes(person), person.email} - {""}))
+                continue
+            found = self._boxes.get(person.id)
+            if found is None:
+                found = self._boxes[person.id] = sorted(
+                    {*self.permissions.readable_mailboxes(person), person.email} - {""})
+            out.append(found)
         return out
 
     def message_filter(self, audience: Audience, message: str = "m.id") -> tuple[str, list[Any]]:
