@@ -51,13 +51,13 @@ def waiting_threads(services: "Services", customer_id: int, now: datetime,
     "thanks, we will check" (the SLA engine's own test), newest first, with age and SLA state — those the
     reader may read, and how many others there are."""
     sieved = services.visibility.sieve(reader, waiting_threads_of(services.db, customer_id), lambda t: t.mailboxes)
-    threads = [
+    threads: list[dict[str, Any]] = [
         {"id": t.id, "subject": t.subject, "waiting_since": t.last_inbound,
          "age": format_duration(now - parse_instant(t.last_inbound)), "mailboxes": t.mailboxes,
          "sla": None, "sla_kind": None}
         for t in sieved.shown
     ]
-    states = services.sla.thread_states([t["id"] for t in threads], now)
+    states = services.sla.thread_states([int(t["id"]) for t in threads], now)
     for thread in threads:
         state = states.get(thread["id"]) or {}
         thread["sla"], thread["sla_kind"] = state.get("state"), state.get("kind")
@@ -70,7 +70,7 @@ def contacts(services: "Services", customer_id: int, reader: "Audience") -> list
     db = services.db
     row = customer_row(db, customer_id) or {}
     found: dict[str, dict[str, Any]] = {}
-    for address in row.get("contacts", []) or []:  # type: ignore[union-attr]
+    for address in row.get("contacts", []) or []:
         found[str(address).lower()] = {"address": str(address).lower(), "name": "", "messages": 0, "last": None,
                                        "crm": True}
     scope, params = services.visibility.message_filter(reader)
@@ -94,7 +94,7 @@ def customer_section(services: "Services", customer_id: int, reader: "Person", n
         "SELECT direction, max(date) FROM messages m WHERE customer_id = ? AND auto_submitted = 0 AND is_bounce = 0 "
         f"AND is_list = 0 AND direction IN ('inbound', 'outbound') AND {scope} GROUP BY direction",
         [customer_id, *params]).fetchall())
-    roles = {m.address: m.role for m in services.config.mailboxes}
+    roles: dict[str, str] = {m.address: m.role for m in services.config.mailboxes}
     milestones = []
     found = shared.get(customer_id) if shared is not None else None
     if found is None:

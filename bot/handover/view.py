@@ -38,16 +38,16 @@ def preview_reply(services: "Services", planned: domain.Handover, now: datetime,
     queued = pending_alerts(services.db, planned.customer_ids)
     visible_alerts = services.visibility.sieve(reader, queued, lambda a: [a["mailbox"]])
     alerts = visible_alerts.shown
-    details = []
+    details: list[dict[str, Any]] = []
     hidden_threads = 0
     for customer in planned.customers:
-        threads = waiting_threads(services, customer.id, now, reader)
-        hidden_threads += threads.hidden
+        waiting = waiting_threads(services, customer.id, now, reader)
+        hidden_threads += waiting.hidden
         details.append({
             "customer": {"id": customer.id, "name": customer.name},
             "source": customer.source,
-            "open_threads": threads.shown,
-            "open_threads_hidden": threads.hidden,
+            "open_threads": waiting.shown,
+            "open_threads_hidden": waiting.hidden,
             "pending_alerts": [a for a in alerts if a["customer_id"] == customer.id],
             "pending_alerts_hidden": sum(1 for a in queued if a["customer_id"] == customer.id) - sum(
                 1 for a in alerts if a["customer_id"] == customer.id),

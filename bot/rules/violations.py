@@ -194,7 +194,7 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
     person = directory.people.get(person_id)
     audience = Audience.person(person) if person is not None else Audience(())
     boxes = message_mailboxes(services.db, [v["message"] for v in found if v.get("message") is not None])
-    sieved = services.visibility.sieve(audience, found, lambda v: boxes.get(v.get("message"), []))
+    sieved = services.visibility.sieve(audience, found, lambda v: boxes.get(int(v.get("message") or 0), []))
     readable = sieved.shown
     subject = (readable[0]["subject"] or "(no subject)") if readable else ""
     # A collision or a missing CC is told even about mail the reader may not read — who, which customer,
