@@ -61,8 +61,8 @@ def quiet_chat_sdks() -> None:
             logger.setLevel(logging.INFO)
 
 
-for command in (setup.init, archive.import_, archive.stats, doctor.doctor, chat.ask, chat.chat, setup.demo,
-                audit.audit, sync.sync, run.serve, run.run, sla.sla, search.search, search.reindex,
+for command in (setup.init, archive.import_, archive.stats, doctor.doctor, doctor.rights, chat.ask, chat.chat,
+                setup.demo, audit.audit, sync.sync, run.serve, run.run, sla.sla, search.search, search.reindex,
                 rules.rules, rules.categories):
     cli.add_command(command)
 

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.durations import parse_duration
 from bot.core.errors import ConfigError
@@ -48,6 +56,8 @@ class Organization(Strict):
     name: str
     domains: list[Address] = Field(min_length=1)
     timezone: str = "UTC"
+    dkim_selectors: list[str] = []
+    """DKIM selectors `mailroom doctor` looks up (default: the usual ones of the mailboxes' IMAP providers)."""
 
     @field_validator("timezone")
     @classmethod
@@ -68,7 +78,43 @@ class CustomerSource(Strict):
     free_mail_domains: list[Address] = []
 
 
+ImapProvider = Literal["exmail", "aliyun", "netease", "zoho", "zoho-eu", "zoho-cn", "gmail", "outlook", "qq", "163"]
+IMAP_PRESETS: dict[str, tuple[str, int]] = {
+    "exmail": ("imap.exmail.qq.com", 993),  # 腾讯企业邮
+    "aliyun": ("imap.qiye.aliyun.com", 993),  # 阿里企业邮箱
+    "netease": ("imap.qiye.163.com", 993),  # 网易企业邮箱
+    "zoho": ("imappro.zoho.com", 993),  # Zoho Mail, organisation accounts (US data centre)
+    "zoho-eu": ("imappro.zoho.eu", 993),
+    "zoho-cn": ("imappro.zoho.com.cn", 993),  # Zoho 中国
+    "gmail": ("imap.gmail.com", 993),  # Gmail / Google Workspace
+    "outlook": ("outlook.office365.com", 993),  # Microsoft 365 / Exchange Online
+    "qq": ("imap.qq.com", 993),  # QQ邮箱 (personal)
+    "163": ("imap.163.com", 993),  # 网易163邮箱 (personal)
+}
+"""`[mailboxes.imap] provider = NAME` fills host and port (implicit TLS); keys written in the table win.
+What each provider requires to log in is in bot/mail/providers.py."""
+
+
+OAUTH_TOKEN_URLS: dict[str, str] = {
+    "gmail": "https://oauth2.googleapis.com/token",
+    "outlook": "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
+}
+OAUTH_SCOPES: dict[str, str] = {"outlook": "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"}
+
+
+class ImapOAuth(Strict):
+    """`[mailboxes.imap.oauth2]`: log in with XOAUTH2, a fresh access token got from a refresh token."""
+
+    client_id: str
+    refresh_token_env: str
+    client_secret_env: str | None = None
+    token_url: str = ""
+    """Default: the provider's (gmail, outlook); another tenant: .../TENANT/oauth2/v2.0/token."""
+    scope: str | None = None
+
+
 class Imap(Strict):
+    provider: ImapProvider | None = None
     host: str
     port: int = 993
     ssl: bool = True
@@ -76,6 +122,31 @@ class Imap(Strict):
     username: str
     password_env: str
     folders: list[str] | None = None
+    oauth2: ImapOAuth | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("oauth2"), dict):
+            oauth = dict(data["oauth2"])
+            name = data.get("provider") or ""
+            oauth.setdefault("token_url", OAUTH_TOKEN_URLS.get(name, ""))
+            if name in OAUTH_SCOPES:
+                oauth.setdefault("scope", OAUTH_SCOPES[name])
+            data = {"password_env": "", **data, "oauth2": oauth}  # no password with OAuth2
+        if isinstance(data, dict) and data.get("provider") in IMAP_PRESETS:
+            host, port = IMAP_PRESETS[data["provider"]]
+            return {"host": host, "port": port, "ssl": True, "starttls": False, **data}
+        if isinstance(data, dict) and data.get("provider") and "host" not in data:
+            return {"host": "", **data}  # an unknown provider is the one error to report, not the host too
+        return data
+
+    @field_validator("oauth2")
+    @classmethod
+    def _token_url(cls, oauth: ImapOAuth | None) -> ImapOAuth | None:
+        if oauth is not None and not oauth.token_url:
+            raise ValueError("token_url missing: set it to your provider's OAuth2 token endpoint")
+        return oauth
 
 
 class Mailbox(Strict):
