@@ -154,9 +154,9 @@ def day_start(value: str, *, now: datetime, zone: ZoneInfo, key: str) -> datetim
         return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
     match = _DAY.match(text)
     if match:
-        year, month, day = int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1)
+        year, month, mday = int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1)
         try:
-            return datetime(year, month, day, tzinfo=zone).astimezone(UTC)
+            return datetime(year, month, mday, tzinfo=zone).astimezone(UTC)
         except ValueError:
             raise QueryError(f"{key}:{value} is not a real date") from None
     try:

@@ -16,8 +16,6 @@ from bot.core.reply import Reply
 from bot.services import Services
 from bot.store.db import archive_file, connect
 
-PLATFORMS = ("slack", "telegram", "wecom")
-
 
 class UndeliverableError(MailroomError):
     """A destination has no id on this platform, or the platform refused it for good: do not retry."""
