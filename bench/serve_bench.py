@@ -253,28 +253,37 @@ async def _load(result: Result, pid: int, port: int, fake_url: str, commands: in
 
 
 def add_customers(config: Path, count: int) -> None:
-    """`count` more customers in the archive of `config`, made by the owner bench's generator (100,000 is
-    the owner bench's archive), after the demo's own."""
+    """`count` more customers in the archive beside `config` (mailroom.db), made by the owner bench's
+    generator (100,000 is the owner bench's archive), after the demo's own. Plain SQL, so the same works on
+    the old code's archive."""
     import json as json_
+    import sqlite3
 
     sys.path.insert(0, str(ROOT / "bench"))
     from owner_bench import Generator
 
-    from bot.core.config import load_config
-    from bot.schema import open_archive
-
-    db = open_archive(load_config(config).archive_path)
-    offset = int(db.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0]) + 1000
+    conn = sqlite3.connect(config.parent / "mailroom.db")
+    offset = int(conn.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0]) + 1000
     customers = Generator(4).customers(count)
-    with db.conn:
-        db.conn.executemany(
+    with conn:
+        conn.executemany(
             "INSERT INTO customers (id, name, domains, aliases, contacts, country, source, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, 'mail', '2026-01-01T00:00:00Z')",
             [(offset + c.id, c.name, json_.dumps(c.domains), json_.dumps(c.aliases, ensure_ascii=False),
               json_.dumps(c.contacts), c.country) for c in customers])
-        db.conn.executemany("INSERT OR IGNORE INTO customer_keys (key, customer_id) VALUES (?, ?)",
-                            [(k, offset + c.id) for c in customers for k in (*c.domains, *c.contacts)])
-    db.conn.close()
+        conn.executemany("INSERT OR IGNORE INTO customer_keys (key, customer_id) VALUES (?, ?)",
+                         [(k, offset + c.id) for c in customers for k in (*c.domains, *c.contacts)])
+    conn.close()
+
+
+def build_demo_with(code_root: Path, folder: Path) -> Path:
+    """The demo factory as the code at `code_root` builds it (the old server reads only its own config)."""
+    script = ("import sys; from pathlib import Path; from datetime import datetime; "
+              "from bot.demo.files import build_demo; "
+              f"print(build_demo(Path({str(folder)!r}), now=datetime.fromisoformat({NOW.isoformat()!r})))")
+    out = subprocess.run([sys.executable, "-c", script], cwd=code_root, env={**os.environ, "PYTHONPATH": str(code_root)},
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    return Path(out.strip().splitlines()[-1])
 
 
 def baseline_tree(rev: str, folder: Path) -> Path | None:
@@ -319,20 +328,22 @@ def main() -> None:
         ours_config = args.archive_config or build_demo(folder / "ours", now=NOW)
         if args.customers:
             add_customers(ours_config, args.customers)
-        old_config = None
-        if not args.no_baseline:
-            old_dir = folder / "old"
-            shutil.copytree(ours_config.parent, old_dir)
-            old_config = old_dir / ours_config.name
         print(f"serve bench: {commands} concurrent signed Slack commands ({', '.join(c for c, _ in COMMANDS)}) "
               f"+ {idle} idle connections; archive {ours_config}"
               + (f" + {args.customers:,} generated customers" if args.customers else ""))
         results = [run_load("ours", ROOT, ours_config, commands, idle, folder)]
-        if old_config is not None:
+        if not args.no_baseline:
             tree = baseline_tree(args.baseline_rev, folder)
             if tree is None:
                 print(f"(no baseline: git archive {args.baseline_rev} failed)")
             else:
+                if args.archive_config:
+                    old_config = folder / "old" / args.archive_config.name
+                    shutil.copytree(args.archive_config.parent, old_config.parent)
+                else:
+                    old_config = build_demo_with(tree, folder / "old")
+                    if args.customers:
+                        add_customers(old_config, args.customers)
                 results.append(run_load("old", tree, old_config, commands, idle, folder))
     print("               ack ms               answer ms          /healthz ms (polled)   requests           RSS MB")
     print("server     p50     p95     p99       p50     p95     p99     p50     max  fail    fail  unans  idle    growth")
