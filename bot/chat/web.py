@@ -25,6 +25,7 @@ import resource
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -190,6 +191,7 @@ class WebApp:
         self.limits = limits
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        _LAST_REQUEST[0] = time.monotonic()
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "") or "/"
         for prefix, app in self.routes._prefixes.items():
@@ -252,6 +254,30 @@ class _Server(TcpWSGIServer):
                 channel.will_close = True
 
 
+_DISPATCHERS: "weakref.WeakSet[ThreadedTaskDispatcher]" = weakref.WeakSet()
+
+
+_LAST_REQUEST = [0.0]
+QUIET = 0.02
+"""Seconds without a new request after which a burst counts as acked."""
+
+
+def http_busy() -> bool:
+    """Whether this process's HTTP side is in a burst: requests waiting for a worker thread, or one began
+    in the last QUIET seconds. Chat work about to start yields meanwhile (bounded), so acks go first."""
+    if time.monotonic() - _LAST_REQUEST[0] < QUIET:
+        return True
+    return any(dispatcher.queue for dispatcher in list(_DISPATCHERS))
+
+
+def yield_to_acks(max_wait: float = 0.5) -> None:
+    """Background chat work calls this before it starts: while a burst of requests is being answered,
+    wait (at most `max_wait` seconds), so every request is acked before commands take the CPU."""
+    deadline = time.monotonic() + max_wait
+    while http_busy() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 def raise_file_limit(wanted: int) -> None:
     """Let the process hold `wanted` sockets (the soft RLIMIT_NOFILE up to the hard one)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -278,6 +304,7 @@ class WebServer:
         )
         self.dispatcher = ThreadedTaskDispatcher()
         self.dispatcher.set_thread_count(limits.threads)
+        _DISPATCHERS.add(self.dispatcher)
         self._map: dict[int, Any] = {}
         self.server = _Server(self.app, self._map, dispatcher=self.dispatcher, adj=adj, sockinfo=adj.listen[0])
         self.server.request_timeout = limits.request_timeout

@@ -41,6 +41,7 @@ class SlackRig:
     bot: ChatBot
     executor: ThreadPoolExecutor
     settings: PlatformSettings
+    platforms: Platforms | None = None
 
     @property
     def events_url(self) -> str:
@@ -50,7 +51,9 @@ class SlackRig:
         return http("POST", self.events_url, body, headers or slack_headers(SECRET, body))
 
     def drain(self) -> None:
-        """Wait until every lazy listener has finished (the executor is the app's)."""
+        """Wait until every request was handed to Bolt, then every lazy listener has finished."""
+        if self.platforms is not None and self.platforms.slack is not None:
+            assert self.platforms.slack.drain()
         self.executor.shutdown(wait=True)
 
     def claims(self) -> int:
@@ -67,7 +70,7 @@ def slack(demo_services: Services) -> Iterator[SlackRig]:
     platforms = Platforms(bot, settings, listen=False, executor=executor)
     server = WebServer(platforms.routes())
     server.start()
-    yield SlackRig(api, server, bot, executor, settings)
+    yield SlackRig(api, server, bot, executor, settings, platforms)
     server.stop()
     executor.shutdown(wait=True)
     api.stop()

@@ -299,6 +299,9 @@ class WecomAdapter:
         return 200, b""
 
     def _run(self, user: str, text: str, delivery: str | None = None) -> None:
+        from bot.chat.web import yield_to_acks
+
+        yield_to_acks()  # a burst of callbacks being answered goes first
         try:
             if delivery is not None and not self.bot.store.claim(PLATFORM, delivery):
                 return  # WeCom retried a delivery already taken
