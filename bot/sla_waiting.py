@@ -210,18 +210,27 @@ def first_responses(
     customer message (no auto-reply, bounce, list or bare acknowledgement) written since the previous
     human reply in the thread. Used by the digest, so history from before the first evaluation counts.
     """
+    return [(mailbox, started, replied) for mailbox, started, replied, _ in
+            first_responses_by(db, mailboxes, since, until)]
+
+
+def first_responses_by(
+    db: Database, mailboxes: list[str], since: datetime, until: datetime
+) -> list[tuple[str, int, int, int]]:
+    """`first_responses` with the reply that gave each: (mailbox, waiting since, answered at, messages.id
+    of the reply) — its `person_id` is who answered (the report's per-person figures)."""
     if not mailboxes:
         return []
     register_functions(db.conn)
     marks = ", ".join("?" for _ in mailboxes)
     sql = f"""
         WITH replies AS (
-            SELECT r.thread_id, r.at, LAG(r.at) OVER (PARTITION BY r.thread_id ORDER BY r.at) AS prev
+            SELECT r.thread_id, r.at, r.message, LAG(r.at) OVER (PARTITION BY r.thread_id ORDER BY r.at) AS prev
             FROM sla_mail r
             WHERE r.mailbox = '' AND r.at < ? AND r.thread_id IN (
                 SELECT o.thread_id FROM messages o WHERE o.date >= ? AND o.date < ? AND {HUMAN_REPLY})
         )
-        SELECT c.mailbox, min(c.at), r.at
+        SELECT c.mailbox, min(c.at), r.at, r.message
         FROM replies r
         JOIN sla_mail c ON c.thread_id = r.thread_id AND c.at <= r.at AND (r.prev IS NULL OR c.at > r.prev)
         WHERE r.at >= ? AND c.mailbox IN ({marks}) AND NOT (c.maybe_ack = 2 OR (c.maybe_ack = 1 AND {_IS_ACK}))
@@ -229,7 +238,7 @@ def first_responses(
     """
     start, end = int(since.timestamp()), int(until.timestamp())
     params = [end, _iso(since), _iso(until), start, *mailboxes]
-    return [(mailbox, started, replied) for mailbox, started, replied in db.execute(sql, params)]
+    return [(mailbox, started, replied, reply) for mailbox, started, replied, reply in db.execute(sql, params)]
 
 
 def _iso(moment: datetime) -> str:

@@ -1,0 +1,543 @@
+"""What managers look at (issue 19): figures per team or person over a period, straight from the archive.
+
+Pure functions: (archive, config, now, rights) → a `Figures` model. Nothing is written; the caller
+evaluates the SLA engine first (`services.sla.evaluate(now)`) so its items are current.
+
+- **Rights**: `rights` is the set of mailboxes the reader may read. Every figure about mail (clocks,
+  volumes, customers) counts only mail of those mailboxes; the rules and handover figures are counts
+  about people, no mail text, as in the daily rules digest.
+- **Where the numbers come from** (the SLA engine's own rules, never a second interpretation):
+  first responses from `bot.sla_waiting.first_responses_by` (the archive, so history from before the
+  engine's first run counts), measured on the policy's calendar (business hours where it has them);
+  initial solutions from `sla_first` and the solution verdicts, or `/sla resolve`; breaches, escalations,
+  open items and the customers waiting longest from the engine's items (`sla_items`: each level's
+  instant as the engine computed it on the policy's calendar).
+- **Percentiles**: nearest rank — p50 of n values is the ⌈n/2⌉-th smallest, p90 the ⌈0.9·n⌉-th.
+"""
+
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+from sqlite_utils import Database
+
+from bot.config import Config
+from bot.sla_policies import Policies
+from bot.sla_rules import DEFAULT_SOLUTION_KEYWORDS, register_functions
+from bot.sla_waiting import first_responses_by
+
+AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("< 4 h", 0, 4), ("4–24 h", 4, 24), ("1–2 d", 24, 48), ("2–7 d", 48, 168), ("> 7 d", 168, None),
+)
+"""Open items by how long the customer has waited (wall-clock hours; lower bound inclusive)."""
+WAITING_LONGEST = 10
+RULE_CHECKS = {"milestone_cc": "milestones", "subject_convention": "subjects", "quotation_name": "quotations"}
+
+
+# ── the model ──────────────────────────────────────────────────────────────────────────────────
+class Period(BaseModel):
+    since: str  # UTC ISO, inclusive
+    until: str  # UTC ISO, exclusive (now)
+    days: int
+    timezone: str  # days are counted in this zone
+    team: str | None = None
+    person: str | None = None
+    mailboxes: list[str] = []  # the mailboxes counted: the scope's, among those the reader may read
+
+
+class Times(BaseModel):
+    """Response times in minutes, on the policy's calendar (business minutes where it has hours)."""
+
+    count: int = 0
+    p50_minutes: float | None = None
+    p90_minutes: float | None = None
+    within_sla: int = 0
+    share_within_sla: float | None = None
+
+
+class DayCount(BaseModel):
+    day: str  # local date, YYYY-MM-DD
+    breaches: int = 0
+    escalations: int = 0
+    inquiries: int = 0
+
+
+class AgeBucket(BaseModel):
+    label: str
+    min_hours: int
+    max_hours: int | None
+    count: int = 0
+
+
+class WaitingCustomer(BaseModel):
+    customer_id: int | None
+    customer: str
+    country: str
+    mailbox: str
+    waiting_since: str  # UTC ISO: the oldest open item's start
+    waiting_hours: float
+    items: int
+    state: str  # the worst state of its open items
+    owner: str | None = None
+
+
+class Volume(BaseModel):
+    """New inquiries: threads whose first customer message in a mailbox arrived in the period."""
+
+    total: int = 0
+    by_mailbox: dict[str, int] = {}
+    by_country: dict[str, int] = {}  # "" → "unknown"
+
+
+class RuleFigures(BaseModel):
+    milestones: int = 0
+    milestones_ok: int = 0
+    subjects: int = 0
+    subjects_ok: int = 0
+    quotations: int = 0
+    quotations_ok: int = 0
+    collisions: int = 0
+    pool_moves: int = 0
+
+    def share(self, name: str) -> float | None:
+        total = getattr(self, name)
+        return round(getattr(self, f"{name}_ok") / total, 4) if total else None
+
+
+class HandoverRow(BaseModel):
+    id: int
+    from_person: str
+    to_person: str
+    customers: int
+    state: str
+    confirmed_at: str | None
+
+
+class Handovers(BaseModel):
+    done: int = 0
+    undone: int = 0
+    customers_moved: int = 0
+    recent: list[HandoverRow] = []
+
+
+class PersonRow(BaseModel):
+    person: str
+    name: str
+    answered: int = 0
+    first_response_p50_minutes: float | None = None
+    open_items: int = 0
+    breached_items: int = 0
+    rules: RuleFigures = Field(default_factory=RuleFigures)
+
+
+class Figures(BaseModel):
+    first_response: Times = Field(default_factory=Times)
+    initial_solution: Times = Field(default_factory=Times)
+    open_by_state: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(("ok", "warning", "breached",
+                                                                                   "escalated"), 0))
+    per_day: list[DayCount] = []
+    breaches: int = 0
+    escalations: int = 0
+    open_by_age: list[AgeBucket] = []
+    waiting_longest: list[WaitingCustomer] = []
+    volume: Volume = Field(default_factory=Volume)
+    rules: RuleFigures = Field(default_factory=RuleFigures)
+    handovers: Handovers = Field(default_factory=Handovers)
+    people: list[PersonRow] = []
+
+
+class Report(BaseModel):
+    period: Period
+    figures: Figures
+
+
+# ── helpers ───────────────────────────────────────────────────────────────────────────────────
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest rank: the ⌈q·n⌉-th smallest value (None for no values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _times(pairs: list[tuple[float, bool]]) -> Times:
+    minutes = [m for m, _ in pairs]
+    within = sum(1 for _, ok in pairs if ok)
+    p50, p90 = percentile(minutes, 0.5), percentile(minutes, 0.9)
+    return Times(count=len(pairs), p50_minutes=None if p50 is None else round(p50, 1),
+                 p90_minutes=None if p90 is None else round(p90, 1), within_sla=within,
+                 share_within_sla=round(within / len(pairs), 4) if pairs else None)
+
+
+def _iso(epoch: int | float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _marks(values: Iterable[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+STATE_RANK = {"ok": 0, "warning": 1, "breached": 2, "escalated": 3}
+
+
+def _state(now_s: int, warn: int, due: int, escalate: int) -> str:
+    return "escalated" if now_s >= escalate else "breached" if now_s >= due else "warning" if now_s >= warn else "ok"
+
+
+class Scope:
+    """Who and what one report is about: the mailboxes counted, the people, the period."""
+
+    def __init__(self, config: Config, now: datetime, rights: Iterable[str], *, team: str | None = None,
+                 person: str | None = None, days: int = 7):
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        people = {p.id: p for p in config.people}
+        if team is not None and team not in {t.id for t in config.teams}:
+            raise ValueError(f"no team {team!r}")
+        if person is not None and person not in people:
+            raise ValueError(f"no person {person!r}")
+        readable = set(rights)
+        worked = [m.address for m in config.mailboxes if team is None or m.team == team]
+        self.config = config
+        self.now = now.astimezone(UTC)
+        self.since = self.now - timedelta(days=days)
+        self.days = days
+        self.team = team
+        self.person = person
+        self.zone = ZoneInfo(config.organization.timezone)
+        self.mailboxes = [m for m in worked if m in readable]
+        if person is not None:
+            self.people = [person]
+        elif team is not None:
+            members = [p.id for p in config.people if team in p.teams]
+            manager = next((t.manager for t in config.teams if t.id == team), None)
+            self.people = members + ([manager] if manager and manager not in members else [])
+        else:
+            self.people = list(people)
+        self.names = {p.id: p.name for p in config.people}
+
+    @property
+    def period(self) -> Period:
+        return Period(since=_iso(self.since.timestamp()), until=_iso(self.now.timestamp()), days=self.days,
+                      timezone=str(self.zone), team=self.team, person=self.person, mailboxes=self.mailboxes)
+
+    def local_day(self, epoch: int) -> str:
+        return datetime.fromtimestamp(epoch, self.zone).date().isoformat()
+
+    def day_list(self) -> list[str]:
+        first = self.since.astimezone(self.zone).date()
+        last = (self.now - timedelta(seconds=1)).astimezone(self.zone).date()
+        return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+# ── the figures ───────────────────────────────────────────────────────────────────────────────
+def compute(db: Database, config: Config, *, now: datetime, rights: Iterable[str], team: str | None = None,
+            person: str | None = None, days: int = 7, policies: Policies | None = None,
+            owners: dict[int, str | None] | None = None) -> Report:
+    """Every figure of one report. `owners` (customer id → person id) gives the customers' effective
+    owners when the caller has them; else they are looked up (`bot.inference`) for the customers of
+    open items in scope.
+
+    A person's report: first responses they wrote; clocks, breaches, open items and inquiries of the
+    customers they own. A team's: its mailboxes' mail, its members' (and manager's) rules and handovers."""
+    scope = Scope(config, now, rights, team=team, person=person, days=days)
+    policies = policies or Policies(config)
+    register_functions(db.conn)
+    figures = Figures()
+    open_rows = _open_items(db, scope)
+    if owners is None:
+        owners = _owners(db, config, {row["customer_id"] for row in open_rows if row["customer_id"] is not None}, now)
+    if person is not None:
+        open_rows = [row for row in open_rows if owners.get(row["customer_id"]) == person]
+    answered = _first_responses(db, scope, policies)
+    figures.first_response = _times([(minutes, ok) for who, minutes, ok in answered
+                                     if person is None or who == person])
+    figures.initial_solution = _times(_initial_solutions(db, scope, policies, owners))
+    now_s = int(scope.now.timestamp())
+    for row in open_rows:
+        figures.open_by_state[row["state"]] += 1
+    figures.open_by_age = _by_age(open_rows, now_s)
+    figures.waiting_longest = _waiting_longest(open_rows, now_s, owners)
+    per_day = {day: DayCount(day=day) for day in scope.day_list()}
+    for kind, epoch in _levels_reached(db, scope, owners):
+        day = per_day.get(scope.local_day(epoch))
+        if day is not None:
+            setattr(day, kind, getattr(day, kind) + 1)
+    figures.volume = _volume(db, scope, per_day, owners)
+    figures.per_day = list(per_day.values())
+    figures.breaches = sum(d.breaches for d in figures.per_day)
+    figures.escalations = sum(d.escalations for d in figures.per_day)
+    by_person = _rules(db, scope)
+    for row in by_person.values():
+        for key, value in row.model_dump().items():
+            setattr(figures.rules, key, getattr(figures.rules, key) + value)
+    figures.rules.collisions = _collisions(db, scope)
+    figures.handovers = _handovers(db, scope)
+    figures.people = _people(scope, answered, open_rows, owners, by_person)
+    return Report(period=scope.period, figures=figures)
+
+
+def _open_items(db: Database, scope: Scope) -> list[dict[str, Any]]:
+    """The engine's open items in the scope's mailboxes, with their state at `now`."""
+    if not scope.mailboxes:
+        return []
+    now_s = int(scope.now.timestamp())
+    rows = db.execute(
+        f"""SELECT i.id, i.mailbox, i.kind, i.started, i.warn_at, i.due_at, i.escalate_at, m.customer_id,
+                   COALESCE(c.name, NULLIF(m.from_name, ''), m.from_addr), COALESCE(c.country, '')
+            FROM sla_items i JOIN messages m ON m.id = i.message LEFT JOIN customers c ON c.id = m.customer_id
+            WHERE i.closed_at IS NULL AND i.mailbox IN ({_marks(scope.mailboxes)}) AND i.started <= ?""",
+        [*scope.mailboxes, now_s],
+    ).fetchall()
+    keys = ("id", "mailbox", "kind", "started", "warn_at", "due_at", "escalate_at", "customer_id", "customer",
+            "country")
+    out = []
+    for row in rows:
+        item = dict(zip(keys, row, strict=True))
+        item["state"] = _state(now_s, item["warn_at"], item["due_at"], item["escalate_at"])
+        out.append(item)
+    return out
+
+
+def _owners(db: Database, config: Config, customers: set[int], now: datetime) -> dict[int, str | None]:
+    """Each customer's effective owner (explicit, else inferred from mail; none while in the pool)."""
+    if not customers:
+        return {}
+    from bot.directory import Directory
+    from bot.inference import effective_owner
+
+    directory = Directory(config)
+    return {cid: effective_owner(db, directory, cid, now=now)[0] for cid in sorted(customers)}
+
+
+def _first_responses(db: Database, scope: Scope, policies: Policies) -> list[tuple[str | None, float, bool]]:
+    """(who answered, minutes on the policy's calendar, within the SLA) per first response in the period."""
+    rows = first_responses_by(db, [m for m in scope.mailboxes if policies.clock_for(m, "first_response")],
+                              scope.since, scope.now)
+    repliers = dict(db.execute(
+        f"SELECT id, person_id FROM messages WHERE id IN ({_marks(rows)})", [r[3] for r in rows]
+    ).fetchall()) if rows else {}
+    out = []
+    for mailbox, started, replied, reply in rows:
+        clock = policies.clock_for(mailbox, "first_response")
+        assert clock is not None
+        minutes = clock.calendar.elapsed(started, replied) / 60
+        out.append((repliers.get(reply), minutes, replied <= clock.calendar.add(started, clock.seconds)))
+    return out
+
+
+def _initial_solutions(db: Database, scope: Scope, policies: Policies,
+                       owners: dict[int, str | None]) -> list[tuple[float, bool]]:
+    """Initial solutions given in the period: from the thread's first customer message in the mailbox
+    (`sla_first`) to the first human reply proposing a solution, or to `/sla resolve` if earlier."""
+    out = []
+    for mailbox in scope.mailboxes:
+        clock = policies.clock_for(mailbox, "initial_solution")
+        if clock is None:
+            continue
+        keywords = json.dumps(list(clock.keywords or DEFAULT_SOLUTION_KEYWORDS))
+        rows = db.execute(
+            """WITH solved AS (
+                   SELECT f.thread_id, f.at AS started, f.message, (
+                       SELECT min(r.at) FROM sla_mail r
+                       WHERE r.thread_id = f.thread_id AND r.mailbox = '' AND r.at >= f.at
+                         AND COALESCE((SELECT v.solution FROM sla_solutions v WHERE v.message = r.message),
+                                      (SELECT mailroom_has_solution(o.subject, o.body, :keywords)
+                                       FROM messages o WHERE o.id = r.message))) AS solved_at, (
+                       SELECT min(x.closed_at) FROM sla_items x
+                       WHERE x.thread_id = f.thread_id AND x.mailbox = f.mailbox AND x.kind = 'initial_solution'
+                         AND x.close_reason = 'resolved') AS resolved_at
+                   FROM sla_first f WHERE f.mailbox = :mailbox AND f.at < :until)
+               SELECT s.started, min(COALESCE(s.solved_at, s.resolved_at), COALESCE(s.resolved_at, s.solved_at)),
+                      m.customer_id
+               FROM solved s JOIN messages m ON m.id = s.message
+               WHERE COALESCE(s.solved_at, s.resolved_at) IS NOT NULL""",
+            {"keywords": keywords, "mailbox": mailbox, "until": int(scope.now.timestamp())},
+        ).fetchall()
+        since, until = scope.since.timestamp(), scope.now.timestamp()
+        for started, done, customer in rows:
+            if not since <= done < until:
+                continue
+            if scope.person is not None and owners.get(customer) != scope.person:
+                continue
+            out.append((clock.calendar.elapsed(started, done) / 60, done <= clock.calendar.add(started, clock.seconds)))
+    return out
+
+
+def _by_age(rows: list[dict[str, Any]], now_s: int) -> list[AgeBucket]:
+    buckets = [AgeBucket(label=label, min_hours=lo, max_hours=hi) for label, lo, hi in AGE_BUCKETS]
+    for row in rows:
+        hours = (now_s - row["started"]) / 3600
+        for bucket in buckets:
+            if hours >= bucket.min_hours and (bucket.max_hours is None or hours < bucket.max_hours):
+                bucket.count += 1
+                break
+    return buckets
+
+
+def _waiting_longest(rows: list[dict[str, Any]], now_s: int, owners: dict[int, str | None]) -> list[WaitingCustomer]:
+    """The customers whose oldest open item started earliest (a customer without a record: its sender)."""
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[row["customer_id"] if row["customer_id"] is not None else ("sender", row["customer"])].append(row)
+    ranked = sorted(groups.values(), key=lambda g: (min(r["started"] for r in g), min(r["id"] for r in g)))
+    out = []
+    for group in ranked[:WAITING_LONGEST]:
+        oldest = min(group, key=lambda r: (r["started"], r["id"]))
+        out.append(WaitingCustomer(
+            customer_id=oldest["customer_id"], customer=oldest["customer"], country=oldest["country"],
+            mailbox=oldest["mailbox"], waiting_since=_iso(oldest["started"]),
+            waiting_hours=round((now_s - oldest["started"]) / 3600, 1), items=len(group),
+            state=max((r["state"] for r in group), key=STATE_RANK.__getitem__),
+            owner=owners.get(oldest["customer_id"]) if oldest["customer_id"] is not None else None,
+        ))
+    return out
+
+
+def _levels_reached(db: Database, scope: Scope, owners: dict[int, str | None]) -> list[tuple[str, int]]:
+    """("breaches" | "escalations", instant) for every item that reached its due or escalation time in the
+    period while still open (the engine's instants, on the policy's calendar)."""
+    if not scope.mailboxes:
+        return []
+    since, until = int(scope.since.timestamp()), int(scope.now.timestamp())
+    out = []
+    for level, column in (("breaches", "due_at"), ("escalations", "escalate_at")):
+        rows = db.execute(
+            f"""SELECT i.{column}, m.customer_id FROM sla_items i JOIN messages m ON m.id = i.message
+                WHERE i.mailbox IN ({_marks(scope.mailboxes)}) AND i.{column} >= ? AND i.{column} < ?
+                  AND (i.closed_at IS NULL OR i.closed_at > i.{column})""",
+            [*scope.mailboxes, since, until],
+        ).fetchall()
+        out += [(level, at) for at, customer in rows if scope.person is None or owners.get(customer) == scope.person]
+    return out
+
+
+def _volume(db: Database, scope: Scope, per_day: dict[str, DayCount], owners: dict[int, str | None]) -> Volume:
+    volume = Volume(by_mailbox=dict.fromkeys(scope.mailboxes, 0))
+    if not scope.mailboxes:
+        return volume
+    rows = db.execute(
+        f"""SELECT f.mailbox, f.at, m.customer_id, COALESCE(c.country, '')
+            FROM sla_first f JOIN messages m ON m.id = f.message LEFT JOIN customers c ON c.id = m.customer_id
+            WHERE f.mailbox IN ({_marks(scope.mailboxes)}) AND f.at >= ? AND f.at < ?""",
+        [*scope.mailboxes, int(scope.since.timestamp()), int(scope.now.timestamp())],
+    ).fetchall()
+    if scope.person is not None:
+        missing = {c for _, _, c, _ in rows if c is not None and c not in owners}
+        if missing:
+            owners.update(_owners(db, scope.config, missing, scope.now))
+        rows = [r for r in rows if owners.get(r[2]) == scope.person]
+    countries: Counter[str] = Counter()
+    for mailbox, at, _, country in rows:
+        volume.by_mailbox[mailbox] += 1
+        countries[country or "unknown"] += 1
+        day = per_day.get(scope.local_day(at))
+        if day is not None:
+            day.inquiries += 1
+    volume.total = len(rows)
+    volume.by_country = dict(sorted(countries.items(), key=lambda kv: (-kv[1], kv[0])))
+    return volume
+
+
+def _rules(db: Database, scope: Scope) -> dict[str, RuleFigures]:
+    """Per person of the scope: the rule checks of their mail in the period, and customers moved to the pool."""
+    since, until = _iso(scope.since.timestamp()), _iso(scope.now.timestamp())
+    people = scope.people
+    found: dict[str, RuleFigures] = {}
+    if not people:
+        return found
+    for person_id, rule, total, ok in db.execute(
+        f"SELECT person_id, rule, count(*), sum(ok) FROM rule_checks WHERE person_id IN ({_marks(people)}) "
+        "AND at >= ? AND at < ? GROUP BY person_id, rule", [*people, since, until]
+    ):
+        name = RULE_CHECKS.get(rule)
+        if name:
+            figures = found.setdefault(person_id, RuleFigures())
+            setattr(figures, name, total)
+            setattr(figures, f"{name}_ok", ok or 0)
+    for person_id, collisions in _collision_rows(db, scope).items():
+        found.setdefault(person_id, RuleFigures()).collisions = collisions
+    for (person_id,) in db.execute(
+        f"SELECT person_id FROM pool_events WHERE kind = 'moved' AND person_id IN ({_marks(people)}) "
+        "AND at >= ? AND at < ?", [*people, since, until]
+    ):
+        found.setdefault(person_id, RuleFigures()).pool_moves += 1
+    return found
+
+
+def _collision_rows(db: Database, scope: Scope) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    members = set(scope.people)
+    for writer, owner in _collisions_in_period(db, scope):
+        for who in {writer, owner} & members:
+            counts[who] += 1
+    return dict(counts)
+
+
+def _collisions_in_period(db: Database, scope: Scope) -> list[tuple[str | None, str | None]]:
+    return db.execute(
+        "SELECT person_id, expected FROM rule_violations WHERE rule = 'collision' AND at >= ? AND at < ?",
+        [_iso(scope.since.timestamp()), _iso(scope.now.timestamp())],
+    ).fetchall()
+
+
+def _collisions(db: Database, scope: Scope) -> int:
+    """Collisions with someone of the scope on either side, each counted once."""
+    members = set(scope.people)
+    return sum(1 for writer, owner in _collisions_in_period(db, scope) if writer in members or owner in members)
+
+
+def _handovers(db: Database, scope: Scope) -> Handovers:
+    """Handovers confirmed in the period from or to someone of the scope (undone ones counted apart)."""
+    people = scope.people
+    if not people:
+        return Handovers()
+    rows = db.execute(
+        f"""SELECT id, from_person, to_person, customers, state, confirmed_at FROM handovers
+            WHERE state IN ('done', 'undone') AND confirmed_at >= ? AND confirmed_at < ?
+              AND (from_person IN ({_marks(people)}) OR to_person IN ({_marks(people)}))
+            ORDER BY confirmed_at DESC, id DESC""",
+        [_iso(scope.since.timestamp()), _iso(scope.now.timestamp()), *people, *people],
+    ).fetchall()
+    result = Handovers()
+    for hid, giver, receiver, customers, state, confirmed in rows:
+        moved = len(json.loads(customers or "[]"))
+        if state == "done":
+            result.done += 1
+            result.customers_moved += moved
+        else:
+            result.undone += 1
+        if len(result.recent) < 10:
+            result.recent.append(HandoverRow(id=hid, from_person=giver, to_person=receiver, customers=moved,
+                                             state=state, confirmed_at=confirmed))
+    return result
+
+
+def _people(scope: Scope, answered: list[tuple[str | None, float, bool]], open_rows: list[dict[str, Any]],
+            owners: dict[int, str | None], rules: dict[str, RuleFigures]) -> list[PersonRow]:
+    """One row per person of the scope: first responses they wrote, open items of the customers they own."""
+    minutes: dict[str, list[float]] = defaultdict(list)
+    for who, value, _ in answered:
+        if who is not None:
+            minutes[who].append(value)
+    open_count: Counter[str] = Counter()
+    breached: Counter[str] = Counter()
+    for row in open_rows:
+        owner = owners.get(row["customer_id"])
+        if owner is not None:
+            open_count[owner] += 1
+            breached[owner] += row["state"] in ("breached", "escalated")
+    rows = []
+    for person_id in scope.people:
+        p50 = percentile(minutes[person_id], 0.5)
+        rows.append(PersonRow(person=person_id, name=scope.names.get(person_id, person_id),
+                              answered=len(minutes[person_id]),
+                              first_response_p50_minutes=None if p50 is None else round(p50, 1),
+                              open_items=open_count[person_id], breached_items=breached[person_id],
+                              rules=rules.get(person_id, RuleFigures())))
+    return rows
