@@ -111,8 +111,8 @@ def phase_baseline(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def phase_ours(state: dict[str, Any]) -> dict[str, Any]:
-    from bot.clock import Clock
-    from bot.config import load_config
+    from bot.core.clock import Clock
+    from bot.core.config import load_config
     from bot.mail.imap_connect import sync_targets
     from bot.mail.imap_sync import sync_once
     from bot.services import Services

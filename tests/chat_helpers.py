@@ -21,7 +21,7 @@ from typing import Any
 from urllib.error import HTTPError
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from bot.adapters.wecom_crypto import WecomCrypto
+from bot.chat.adapters.wecom_crypto import WecomCrypto
 
 
 @dataclass

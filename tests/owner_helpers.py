@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from bot.chat.router import Router
+from bot.core.reply import Reply
 from bot.demo.generator import CUSTOMERS
 from bot.mail.importer import import_messages
-from bot.reply import Reply
-from bot.router import Router
 from bot.services import Services
 
 

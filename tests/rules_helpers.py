@@ -9,13 +9,13 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from bot.clock import Clock, iso
-from bot.config import load_config
-from bot.customers import load_crm_if_changed
+from bot.chat.router import Router
+from bot.core.clock import Clock, iso
+from bot.core.config import load_config
+from bot.core.reply import Reply
+from bot.customers.book import load_crm_if_changed
 from bot.demo.files import write_starter
 from bot.mail.importer import import_messages
-from bot.reply import Reply
-from bot.router import Router
 from bot.services import Services
 
 DOMAIN = "hengda-valves.com"

@@ -6,8 +6,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from bot.clock import Clock
-from bot.config import load_config
+from bot.core.clock import Clock
+from bot.core.config import load_config
 from bot.demo.files import write_starter
 from bot.mail.importer import import_messages
 from bot.services import Services

@@ -6,16 +6,16 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from bot.clock import Clock
-from bot.config import Config, load_config
+from bot.core.clock import Clock
+from bot.core.config import Config, load_config
+from bot.core.errors import MailroomError
+from bot.core.reply import Reply
 from bot.demo.files import write_starter
-from bot.errors import MailroomError
 from bot.mail.parse import parse_mail
 from bot.outbox import DeliveryError, Destination
-from bot.reply import Reply
 from bot.services import Services
-from bot.sla import Evaluation
-from bot.sla_items import Item
+from bot.sla.engine import Evaluation
+from bot.sla.items import Item
 
 DOMAIN = "hengda-valves.com"
 INQUIRY, ORDER, SUPPORT = (f"{n}@{DOMAIN}" for n in ("inquiry", "order", "support"))
@@ -72,8 +72,8 @@ class Factory:
         return config
 
     def _open(self) -> Services:
-        from bot.clock import iso
-        from bot.customers import load_crm_if_changed
+        from bot.core.clock import iso
+        from bot.customers.book import load_crm_if_changed
 
         services = Services(self._config(), self.clock)
         load_crm_if_changed(services.db, services.config, services.directory, iso(self.clock.now()))
@@ -86,7 +86,7 @@ class Factory:
         return self.services
 
     def add(self, raw: bytes, *, mailbox: str | None = None) -> None:
-        from bot.archive import Sighting
+        from bot.mail.archive import Sighting
 
         archive = self.services.archive
         mail = parse_mail(raw)

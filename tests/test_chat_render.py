@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from bot.adapters import slack, telegram, wecom
-from bot.reply import Button, Reply, bullets, context, fields, heading, paragraph
+from bot.chat.adapters import slack, telegram, wecom
+from bot.core.reply import Button, Reply, bullets, context, fields, heading, paragraph
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.adapters import slack, telegram
-from bot.settings import DEFAULT_SLACK_COMMANDS, PlatformSettings
-from bot.web import MAX_BODY, Routes, WebResponse, WebServer
+from bot.chat.adapters import slack, telegram
+from bot.chat.settings import DEFAULT_SLACK_COMMANDS, PlatformSettings
+from bot.chat.web import MAX_BODY, Routes, WebResponse, WebServer
 from tests.chat_helpers import http as request
 from tests.chat_helpers import slack_headers
 

@@ -52,8 +52,8 @@ def test_bad_now_is_a_usage_error(demo_dir: Path) -> None:
 
 
 def test_audit_verify_catches_an_edited_and_a_deleted_row(demo_dir: Path) -> None:
-    from bot.clock import Clock
-    from bot.config import load_config
+    from bot.core.clock import Clock
+    from bot.core.config import load_config
     from bot.services import Services
 
     config = demo_dir / "mailroom.toml"

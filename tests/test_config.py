@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
+from bot.core.config import load_config
+from bot.core.errors import ConfigError
 from bot.demo.files import write_starter
-from bot.errors import ConfigError
 from tests.conftest import ROOT
 
 

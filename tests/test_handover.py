@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import Clock
-from bot.config import load_config
-from bot.inference import effective_owner, inferred_owner
+from bot.chat.router import Router
+from bot.core.clock import Clock
+from bot.core.config import load_config
+from bot.core.reply import Reply
+from bot.customers.inference import effective_owner, inferred_owner
+from bot.customers.ownership import history, owner_of
 from bot.mail.importer import import_messages
 from bot.outbox import ConsoleChannel, alert_rows, deliver_pending, reply_of
-from bot.ownership import history, owner_of
-from bot.reply import Reply
-from bot.router import Router
 from bot.services import Services
-from bot.sla_alerts import enqueue_alerts
+from bot.sla.alerts import enqueue_alerts
 from tests.conftest import DEMO_NOW, ROOT
 
 CHEN_CRM = {"深圳华通贸易有限公司", "Pacific Rim Imports LLC", "Ahmed Trading Est."}
@@ -156,7 +156,7 @@ def test_yes_confirms_at_once_and_the_brief_goes_through_the_outbox(demo_service
 
 
 def test_a_long_brief_goes_out_in_parts(demo_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.handover_brief.CUSTOMERS_PER_MESSAGE", 3)
+    monkeypatch.setattr("bot.handover.brief.CUSTOMERS_PER_MESSAGE", 3)
     reply = ask(demo_services, "/handover chen lucy all --yes")
     hid = reply.data["handover_id"]
     assert reply.data["brief"]["keys"] == [f"handover:{hid}:brief1:lucy", f"handover:{hid}:brief1:boss",

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import Clock
-from bot.config import load_config
+from bot.core.clock import Clock
+from bot.core.config import load_config
+from bot.core.errors import MailroomError
 from bot.demo.files import write_starter
-from bot.errors import MailroomError
 from bot.mail.importer import import_messages
 from bot.mail.parse import parse_mail
 from bot.mail.sources import MessageFile, read_messages
@@ -106,7 +106,7 @@ def test_direction_and_customers(tmp_path: Path) -> None:
         eml("Ahmed <ahmed.trading2019@gmail.com>", "inquiry@hengda-valves.com", "Hi", msgid="g1@gmail.com"),
         eml("Someone <someone.else@gmail.com>", "inquiry@hengda-valves.com", "Hi", msgid="g2@gmail.com"),
     ]
-    from bot.customers import load_crm
+    from bot.customers.book import load_crm
 
     load_crm(services_db, services.config, services.directory, "2026-11-25T00:00:00Z")
     import_messages(services.archive, ((str(i), m) for i, m in enumerate(mails)))

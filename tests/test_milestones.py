@@ -1,8 +1,8 @@
-"""Milestones found in mail (bot/milestones.py): English and Chinese, words and attachment names."""
+"""Milestones found in mail (bot/customers/milestones.py): English and Chinese, words and attachment names."""
 
 import pytest
 
-from bot.milestones import customer_milestones, detect, latest_per_kind
+from bot.customers.milestones import customer_milestones, detect, latest_per_kind
 from bot.services import Services
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.ownership import history, owner_of
+from bot.customers.ownership import history, owner_of
 from bot.services import Services
 from tests.owner_helpers import ask
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.console import chat_loop, render
-from bot.commands import REGISTRY, command
-from bot.router import Router
+from bot.chat.adapters.console import chat_loop, render
+from bot.chat.commands import REGISTRY, command
+from bot.chat.router import Router
 from bot.services import Services
 from tests.conftest import DEMO_NOW, ROOT
 from tests.owner_helpers import ask
 
 FORBIDDEN_IN_HANDLERS = ("slack_bolt", "slack_sdk", "telegram", "wechatpy", "wecom", "discord", "aiohttp", "httpx",
-                         "requests", "flask", "fastapi", "starlette", "bot.adapters")
+                         "requests", "flask", "fastapi", "starlette", "bot.chat.adapters", "bot.chat.platforms", "bot.chat.web")
 
 
 def test_owner_mine_and_someone_elses(demo_services: Services) -> None:

@@ -4,9 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.directory import Directory
-from bot.inference import HALF_LIFE_DAYS, decay, effective_owner, inferred_candidates, inferred_owner
-from bot.ownership import owner_of
+from bot.core.directory import Directory
+from bot.customers.inference import (
+    HALF_LIFE_DAYS,
+    decay,
+    effective_owner,
+    inferred_candidates,
+    inferred_owner,
+)
+from bot.customers.ownership import owner_of
 from bot.services import Services
 from tests.owner_helpers import ask, days_ago, generator_owner, import_mail, mail
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from bot.customers import load_crm
-from bot.matching import CustomerIndex, CustomerRecord, fold, name_key
+from bot.customers.book import load_crm
+from bot.customers.matching import CustomerIndex, CustomerRecord, fold, name_key
 from bot.services import Services
 from tests.owner_helpers import ask, import_mail, mail
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
-from bot.errors import ConfigError
+from bot.core.config import load_config
+from bot.core.errors import ConfigError
 from bot.rules.settings import load_rules
 from bot.services import Services
 from tests.rules_helpers import (
@@ -203,7 +203,7 @@ def write_rules(tmp_path: Path, rules_toml: str) -> Path:
 def test_bad_rules_config_names_file_and_key(tmp_path: Path, toml: str, expected: str) -> None:
     config_path = write_rules(tmp_path, toml)
     config = load_config(config_path)
-    from bot.directory import Directory
+    from bot.core.directory import Directory
 
     with pytest.raises(ConfigError) as error:
         load_rules(config, Directory(config))

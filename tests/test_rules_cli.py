@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from bot.clock import iso
+from bot.core.clock import iso
 from tests.conftest import ROOT
 from tests.rules_helpers import (
     AMY,

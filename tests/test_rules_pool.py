@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ownership import owner_of
+from bot.customers.ownership import owner_of
 from bot.rules.pool import events, in_pool
 from tests.rules_helpers import ERIK, INQUIRY, LUCY, NOW, Lab, eml
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.away import set_away
-from bot.ownership import history, owner_of
+from bot.customers.ownership import history, owner_of
+from bot.sla.away import set_away
 from tests.rules_helpers import AMY, HANS, INQUIRY, NOW, Lab, eml, msgid_of
 
 RULES = """

@@ -2,9 +2,9 @@
 
 import time
 
-from bot.runner import Runner
+from bot.chat.runner import Runner
+from bot.chat.settings import PlatformSettings
 from bot.services import Services
-from bot.settings import PlatformSettings
 
 
 def test_run_builds_the_customer_matcher_before_the_first_owner_question(demo_services: Services) -> None:

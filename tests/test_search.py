@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import Clock
-from bot.router import Router
+from bot.chat.router import Router
+from bot.core.clock import Clock
 from bot.search.query import parse_query
 from bot.search.text import index_text
 from bot.services import Services

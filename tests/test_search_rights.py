@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.clock import Clock
-from bot.router import Router
+from bot.chat.router import Router
+from bot.cli.main import cli
+from bot.core.clock import Clock
 from bot.services import Services
 from tests.search_helpers import ORG, ids, make_mail, small_archive
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import iso
+from bot.core.clock import iso
 from tests.chat_helpers import (
     WECOM_AES_KEY,
     WECOM_CORP,
@@ -50,7 +50,7 @@ class Process:
 
     def __init__(self, args: list[str], env: dict[str, str], stdin: str | None = None):
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from bot.cli import main; main()", *args], env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, "-c", "from bot.cli.main import main; main()", *args], env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, text=True,
         )
         if stdin is not None:
@@ -189,7 +189,7 @@ def test_run_without_credentials_opens_the_console(demo_dir: Path) -> None:
 
 def test_bad_platform_variable_is_named(demo_dir: Path) -> None:
     env = clean_env(WECOM_AES_KEY="short", TELEGRAM_WEBHOOK_SECRET="has spaces")
-    result = subprocess.run([sys.executable, "-c", "from bot.cli import main; main()", "--config", str(demo_dir / "mailroom.toml"), "serve"],
+    result = subprocess.run([sys.executable, "-c", "from bot.cli.main import main; main()", "--config", str(demo_dir / "mailroom.toml"), "serve"],
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "TELEGRAM_WEBHOOK_SECRET" in result.stderr and "WECOM_AES_KEY" in result.stderr

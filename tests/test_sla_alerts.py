@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import Request
-from bot.config import Config, MailboxRights
+from bot.chat.commands import Request
+from bot.chat.router import Router
+from bot.core.config import Config, MailboxRights
 from bot.outbox import SENDING_LEASE, alert_rows, deliveries
-from bot.router import Router
-from bot.sla_scheduler import run_scheduler_once
+from bot.scheduler import run_scheduler_once
 from tests.sla_helpers import HANS, MONDAY, SUPPORT, Crash, Factory, RecordingChannel, eml, inquiry
 
 

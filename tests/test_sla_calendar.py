@@ -3,8 +3,8 @@
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from bot.calendar import BusinessCalendar, parse_spans
-from bot.config import SlaPolicy
+from bot.core.config import SlaPolicy
+from bot.sla.business_calendar import BusinessCalendar, parse_spans
 from tests.sla_helpers import shanghai
 
 SUPPORT = SlaPolicy(

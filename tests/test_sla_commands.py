@@ -9,9 +9,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.reply import Reply
-from bot.router import Router
+from bot.chat.router import Router
+from bot.cli.main import cli
+from bot.core.reply import Reply
 from bot.services import Services
 from tests.conftest import DEMO_NOW, ROOT
 from tests.sla_helpers import ERIK, INQUIRY, MONDAY, Factory, eml, inquiry

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config
-from bot.sla import find_waiting
-from bot.sla_view import item_json
+from bot.core.config import Config
+from bot.sla.engine import find_waiting
+from bot.sla.view import item_json
 from tests.sla_helpers import (
     AMY,
     ERIK,
@@ -340,7 +340,7 @@ def test_policies_on_calendar_hours_only(tmp_path: Path) -> None:
 
 
 def test_waiting_items_is_the_pure_engine(factory: Factory) -> None:
-    from bot.sla import waiting_items
+    from bot.sla.engine import waiting_items
 
     factory.add(inquiry(1, MONDAY))
     db = factory.services.db

@@ -5,8 +5,8 @@ and remembered solution verdicts that are forgotten when they may no longer hold
 from datetime import timedelta
 from pathlib import Path
 
-from bot.config import Config
-from bot.sla import PIECE_WINDOW_DAYS, waiting_items
+from bot.core.config import Config
+from bot.sla.engine import PIECE_WINDOW_DAYS, waiting_items
 from tests.sla_helpers import AMY, ERIK, HANS, INQUIRY, MONDAY, RMA, SAM, SUPPORT, Factory, eml, shanghai
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.reply import Reply
-from bot.router import Router
+from bot.chat.router import Router
+from bot.core.reply import Reply
 from bot.services import Services
 from bot.store.db import open_archive
-from bot.store.schema import MIGRATION_SETS
+from bot.store.migrations import MIGRATION_SETS
 from tests.sla_helpers import HANS, INQUIRY, MONDAY, SUPPORT, Factory, eml, inquiry
 
 

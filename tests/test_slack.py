@@ -9,15 +9,15 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from bot.adapters.base import ChatBot, UndeliverableError
-from bot.adapters.slack import RateLimitRetry, SlackChannel, make_client
+from bot.chat.adapters.base import ChatBot, UndeliverableError
+from bot.chat.adapters.slack import RateLimitRetry, SlackChannel, make_client
+from bot.chat.platforms import Platforms
+from bot.chat.settings import PlatformSettings
+from bot.chat.web import WebServer
+from bot.core.reply import Reply
 from bot.outbox import DeliveryError, Destination
-from bot.platforms import Platforms
-from bot.reply import Reply
+from bot.scheduler import run_scheduler_once
 from bot.services import Services
-from bot.settings import PlatformSettings
-from bot.sla_scheduler import run_scheduler_once
-from bot.web import WebServer
 from tests.chat_helpers import (
     Answer,
     Call,

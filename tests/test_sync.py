@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.clock import Clock
-from bot.config import load_config
-from bot.errors import SyncError
+from bot.cli.main import cli
+from bot.core.clock import Clock
+from bot.core.config import load_config
+from bot.core.errors import SyncError
 from bot.mail.imap_connect import fetch_raw, sync_targets, uid_set
 from bot.mail.imap_sync import MailboxResult, sync_once
 from bot.mail.imap_watch import Backoff, Watcher
@@ -75,9 +75,9 @@ def count(services: Services, sql: str, *params: object) -> int:
 
 
 def mailroom(setup: SyncSetup, *args: str) -> subprocess.Popen[str]:
-    """The real entry point (the `mailroom` console script's `bot.cli:main`) in a child process."""
+    """The real entry point (the `mailroom` console script's `bot.cli.main:main`) in a child process."""
     env = {**os.environ, **setup.env, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-c", "from bot.cli import main; main()", "--config", str(setup.config), *args]
+    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "--config", str(setup.config), *args]
     return subprocess.Popen(command, cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

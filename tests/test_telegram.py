@@ -6,15 +6,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.adapters.base import ChatBot
-from bot.adapters.telegram import TelegramChannel, callback_data
+from bot.chat.adapters.base import ChatBot
+from bot.chat.adapters.telegram import TelegramChannel, callback_data
+from bot.chat.platforms import Platforms
+from bot.chat.settings import PlatformSettings
+from bot.chat.web import WebServer
+from bot.core.reply import Button, Reply, bullets
 from bot.outbox import DeliveryError, Destination
-from bot.platforms import Platforms
-from bot.reply import Button, Reply, bullets
+from bot.scheduler import run_scheduler_once
 from bot.services import Services
-from bot.settings import PlatformSettings
-from bot.sla_scheduler import run_scheduler_once
-from bot.web import WebServer
 from tests.chat_helpers import Answer, FakeApi, http, telegram_callback, telegram_message, telegram_responder
 
 TOKEN = "123456:TEST-token_abc"

@@ -8,16 +8,16 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from bot.adapters.base import ChatBot, UndeliverableError
-from bot.adapters.wecom import RobotSender, WecomAdapter, WecomApi, WecomApiError, WecomChannel
-from bot.adapters.wecom_crypto import WecomCrypto
+from bot.chat.adapters.base import ChatBot, UndeliverableError
+from bot.chat.adapters.wecom import RobotSender, WecomAdapter, WecomApi, WecomApiError, WecomChannel
+from bot.chat.adapters.wecom_crypto import WecomCrypto
+from bot.chat.platforms import Platforms
+from bot.chat.settings import PlatformSettings
+from bot.chat.web import WebServer
+from bot.core.reply import Reply
 from bot.outbox import DeliveryError, Destination
-from bot.platforms import Platforms
-from bot.reply import Reply
+from bot.scheduler import run_scheduler_once
 from bot.services import Services
-from bot.settings import PlatformSettings
-from bot.sla_scheduler import run_scheduler_once
-from bot.web import WebServer
 from tests.chat_helpers import (
     WECOM_AES_KEY,
     WECOM_CORP,

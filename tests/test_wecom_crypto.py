@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from bot.adapters.wecom_crypto import BLOCK, WecomCrypto, WecomCryptoError, pad, signature, unpad
+from bot.chat.adapters.wecom_crypto import BLOCK, WecomCrypto, WecomCryptoError, pad, signature, unpad
 
 # From WeCom's published callback samples (see /work/shared/INTEGRATION.md).
 TOKEN = "QDG6eK"

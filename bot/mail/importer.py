@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from bot.archive import Archive, Sighting
+from bot.mail.archive import Archive, Sighting
 from bot.mail.parse import ParsedMail
 from bot.mail.parse_helper import batched, parsed_batches, rare_collections
 from bot.mail.sources import Raw

@@ -26,18 +26,18 @@ from typing import TYPE_CHECKING
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
-from bot.archive import sightings_for
-from bot.clock import iso
-from bot.config import Person
-from bot.directory import Directory
-from bot.errors import CommandError
+from bot.core.clock import iso
+from bot.core.config import Person
+from bot.core.directory import Directory
+from bot.core.errors import CommandError
+from bot.core.permissions import has_role
+from bot.mail.archive import sightings_for
 from bot.mail.parse import ParsedMail
-from bot.permissions import has_role
 from bot.rules.settings import ORDER_CATEGORIES, Rules
 from bot.rules.text import KeywordTable, example_key, file_words, merge, own_text
 
 if TYPE_CHECKING:
-    from bot.archive import PrepareHook, Sighting
+    from bot.mail.archive import PrepareHook, Sighting
     from bot.services import Services
 
 SUBJECT_WEIGHT, FILE_WEIGHT, BODY_WEIGHT = 3.0, 2.0, 1.0

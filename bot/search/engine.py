@@ -31,9 +31,9 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot.config import Person
-from bot.directory import Directory
-from bot.permissions import Permissions
+from bot.core.config import Person
+from bot.core.directory import Directory
+from bot.core.permissions import Permissions
 from bot.search.filters import Conditions, CustomerNames, compile_filters
 from bot.search.indexer import INLINE_CATCH_UP, SearchIndex
 from bot.search.query import (

@@ -6,17 +6,17 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.audit import AuditLog
-from bot.clock import Clock, iso
-from bot.config import Config, Person
-from bot.directory import Directory
-from bot.errors import CommandError
-from bot.permissions import Permissions
+from bot.core.clock import Clock, iso
+from bot.core.config import Config, Person
+from bot.core.directory import Directory
+from bot.core.errors import CommandError
+from bot.core.permissions import Permissions
 from bot.search.engine import Result, SearchEngine
 from bot.search.export import Format, export_rows, write_csv, write_mbox
 from bot.search.indexer import SearchIndex
 from bot.search.rights import read_scope, restricted_mailboxes, visible
 from bot.search.synonyms import Synonyms
+from bot.store.audit import AuditLog
 
 EXPORT_LIMIT = 10_000
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.errors import ArchiveError
-from bot.store.schema import MIGRATION_SETS
+from bot.core.errors import ArchiveError
+from bot.store.migrations import MIGRATION_SETS
 
 CACHE_KIB = 65536
 """Page cache per connection (SQLite's default is 2 MiB): large imports stay fast as the archive grows."""
