@@ -2,13 +2,13 @@
 (times chosen so every figure is known in advance) and on the demo factory."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.report.figures import compute, percentile
 from bot.services import Services
-from bot.sla_digest import team_digest
+from bot.sla.digest import team_digest
 from tests.sla_helpers import AMY, ERIK, HANS, INQUIRY, SAM, SUPPORT, Factory, eml, inquiry, shanghai
 
 NOW = shanghai(2026, 11, 25, 14)  # Wednesday 14:00 in Ningbo
@@ -206,6 +206,4 @@ def test_demo_figures_match_direct_counts(demo_services: Services) -> None:
 
 
 def _iso(epoch: int) -> str:
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -7,7 +7,7 @@ evaluates the SLA engine first (`services.sla.evaluate(now)`) so its items are c
   volumes, customers) counts only mail of those mailboxes; the rules and handover figures are counts
   about people, no mail text, as in the daily rules digest.
 - **Where the numbers come from** (the SLA engine's own rules, never a second interpretation):
-  first responses from `bot.sla_waiting.first_responses_by` (the archive, so history from before the
+  first responses from `bot.sla.waiting.first_responses_by` (the archive, so history from before the
   engine's first run counts), measured on the policy's calendar (business hours where it has them);
   initial solutions from `sla_first` and the solution verdicts, or `/sla resolve`; breaches, escalations,
   open items and the customers waiting longest from the engine's items (`sla_items`: each level's
@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 from sqlite_utils import Database
 
-from bot.config import Config
-from bot.sla_policies import Policies
-from bot.sla_rules import DEFAULT_SOLUTION_KEYWORDS, register_functions
-from bot.sla_waiting import first_responses_by
+from bot.core.config import Config
+from bot.sla.policies import Policies
+from bot.sla.text_rules import DEFAULT_SOLUTION_KEYWORDS, register_functions
+from bot.sla.waiting import first_responses_by
 
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("< 4 h", 0, 4), ("4–24 h", 4, 24), ("1–2 d", 24, 48), ("2–7 d", 48, 168), ("> 7 d", 168, None),
@@ -308,8 +308,8 @@ def _owners(db: Database, config: Config, customers: set[int], now: datetime) ->
     """Each customer's effective owner (explicit, else inferred from mail; none while in the pool)."""
     if not customers:
         return {}
-    from bot.directory import Directory
-    from bot.inference import effective_owner
+    from bot.core.directory import Directory
+    from bot.customers.inference import effective_owner
 
     directory = Directory(config)
     return {cid: effective_owner(db, directory, cid, now=now)[0] for cid in sorted(customers)}
