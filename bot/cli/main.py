@@ -270,6 +270,7 @@ cli.add_command(reindex_command)
 
 cli.add_command(__import__("bot.cli.rules", fromlist=["rules"]).rules)  # mailroom rules [tick | digest]
 cli.add_command(__import__("bot.cli.rules", fromlist=["categories"]).categories)  # mailroom categories [backfill]
+cli.add_command(__import__("bot.cli.report", fromlist=["report"]).report)  # mailroom report (issue 19)
 
 
 def main() -> None:

@@ -225,22 +225,32 @@ CHARTS: dict[str, Callable[[Figure, Figures], str]] = {
 }
 
 
-def render(report: Report, out_dir: Path, *, names: list[str] | None = None) -> list[Chart]:
-    """Write the report's charts as PNG files into `out_dir`; returns them in a fixed order."""
+def draw(name: str, report: Report) -> tuple[Figure, str]:
+    """One chart as a matplotlib Figure (not yet saved) and its title; call inside `chart_style()`."""
+    fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    title = CHARTS[name](fig, report.figures)
+    scope = report.period.person or report.period.team or "all"
+    fig.suptitle(f"{title}\n{scope} · {report.period.since[:10]} – {report.period.until[:10]}", fontsize=14)
+    return fig, title
+
+
+def chart_style() -> Any:
+    """The charts' matplotlib settings (fonts, sizes), as a context manager."""
     import matplotlib
 
+    return matplotlib.rc_context(_style())
+
+
+def render(report: Report, out_dir: Path, *, names: list[str] | None = None) -> list[Chart]:
+    """Write the report's charts as PNG files into `out_dir`; returns them in a fixed order."""
     out_dir.mkdir(parents=True, exist_ok=True)
     charts = []
-    scope = report.period.person or report.period.team or "all"
-    subtitle = f"{scope} · {report.period.since[:10]} – {report.period.until[:10]}"
-    with matplotlib.rc_context(_style()):
-        for name, draw in CHARTS.items():
+    with chart_style():
+        for name in CHARTS:
             if names is not None and name not in names:
                 continue
-            fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
-            FigureCanvasAgg(fig)
-            title = draw(fig, report.figures)
-            fig.suptitle(f"{title}\n{subtitle}", fontsize=14)
+            fig, title = draw(name, report)
             path = out_dir / f"{name}.png"
             fig.savefig(path, format="png", dpi=DPI)
             charts.append(Chart(name=name, path=str(path), title=title))
@@ -249,9 +259,7 @@ def render(report: Report, out_dir: Path, *, names: list[str] | None = None) -> 
 
 def text_png(text: str, path: Path) -> None:
     """One line of text drawn in the charts' fonts (the CJK rendering check in the tests)."""
-    import matplotlib
-
-    with matplotlib.rc_context(_style()):
+    with chart_style():
         fig = Figure(figsize=(3, 1), dpi=100)
         FigureCanvasAgg(fig)
         fig.text(0.05, 0.4, text, fontsize=24)
