@@ -11,5 +11,6 @@ from handlers import (  # noqa: F401 - importing a module registers its commands
     handover,  # /handover
     help,  # /help
     owner,  # /owner
+    report,  # /report
     sla,  # /sla
 )

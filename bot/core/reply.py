@@ -20,6 +20,17 @@ class Block(BaseModel):
     fields: list[tuple[str, str]] = []
 
 
+class Image(BaseModel):
+    """A picture sent with a reply (a report chart): a PNG file on this machine, read when it is sent."""
+
+    path: str
+    title: str = ""
+
+    @property
+    def filename(self) -> str:
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 class ReplyError(BaseModel):
     code: str
     message: str
@@ -32,6 +43,7 @@ class Reply(BaseModel):
     buttons: list[Button] = []
     data: dict[str, Any] = Field(default_factory=dict)
     error: ReplyError | None = None
+    images: list[Image] = []
 
     @model_validator(mode="after")
     def _fallback_text(self) -> "Reply":
@@ -44,8 +56,9 @@ class Reply(BaseModel):
         return self.error is None
 
     def as_json(self) -> dict[str, Any]:
-        """The `--json` shape: command, text, data, error (plus blocks and buttons for renderers)."""
-        return self.model_dump(mode="json")
+        """The `--json` shape: command, text, data, error (plus blocks and buttons for renderers; `images`
+        only when there are some)."""
+        return self.model_dump(mode="json", exclude={"images"} if not self.images else None)
 
 
 def blocks_to_text(blocks: list[Block]) -> str:
