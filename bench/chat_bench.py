@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.chat.adapters import console, slack, telegram, wecom  # noqa: E402
 from bot.chat.adapters.base import ChatBot  # noqa: E402
@@ -39,7 +39,7 @@ from bot.core.config import load_config  # noqa: E402
 from bot.core.reply import Button, Reply, blocks_to_text, bullets, context, fields, heading  # noqa: E402
 from bot.demo.files import build_demo  # noqa: E402
 from bot.services import Services  # noqa: E402
-from tests.chat_helpers import (  # noqa: E402
+from tests.fakes.chat_helpers import (  # noqa: E402
     WECOM_AES_KEY,
     WECOM_CORP,
     WECOM_TOKEN,

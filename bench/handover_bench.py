@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.chat.router import Router  # noqa: E402
 from bot.core.clock import Clock, iso  # noqa: E402
@@ -49,6 +49,7 @@ from bot.customers.report import customer_facts  # noqa: E402
 from bot.demo.files import write_starter  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.sla.alerts import enqueue_alerts  # noqa: E402
+from bot.store.db import write_transaction  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 DOMAIN = "hengda-valves.com"
@@ -162,7 +163,7 @@ def baseline(services: Services, customer_ids: list[int]) -> dict[str, float]:
     roles = {m.address: m.role for m in services.config.mailboxes}
     t0 = time.perf_counter()
     for cid in customer_ids:  # one /assign each: its own transaction and audit entry
-        with db.conn:
+        with write_transaction(db):
             audit_id = services.audit.record("boss", "assign", {"customer_id": cid, "to": "lucy"}, "assigned")
             set_owner(db, cid, "lucy", source="assignment", at=now, by="boss", ref=f"audit:{audit_id}",
                       expect_from="chen", check_expected=True)

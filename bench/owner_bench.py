@@ -24,12 +24,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from rapidfuzz import fuzz, process, utils  # noqa: E402
 
 from bot.customers.matching import CustomerIndex, load_index, name_key  # noqa: E402
-from bot.store.db import open_archive  # noqa: E402
+from bot.schema import open_archive  # noqa: E402
 
 ONSETS = ["b", "br", "c", "ch", "d", "dr", "f", "fl", "g", "gr", "h", "k", "kr", "l", "m", "n", "p", "pr", "r", "s", "sch", "st", "t", "tr", "v", "w", "z", "j", "bl", "cl", "gl", "pl", "sl", "sp", "sk"]
 VOWELS = ["a", "e", "i", "o", "u", "a", "e", "i", "o", "u", "ai", "au", "ei", "ia", "io", "ou", "ea"]

@@ -34,7 +34,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.core.clock import Clock, iso  # noqa: E402
 from bot.core.config import load_config  # noqa: E402

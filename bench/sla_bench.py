@@ -35,14 +35,15 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.core.clock import iso  # noqa: E402
 from bot.core.config import load_config  # noqa: E402
 from bot.demo.files import write_starter  # noqa: E402
-from bot.sla.engine import Policies, evaluate, waiting_items, write_transaction  # noqa: E402
+from bot.schema import open_archive  # noqa: E402
+from bot.sla.engine import Policies, evaluate, waiting_items  # noqa: E402
 from bot.sla.text_rules import has_solution, is_acknowledgement, level_of  # noqa: E402
-from bot.store.db import open_archive  # noqa: E402
+from bot.store.db import write_transaction  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Ningbo
 DOMAIN = "hengda-valves.com"

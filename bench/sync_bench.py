@@ -39,7 +39,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from mailgen import generate  # noqa: E402
 
-from tests.dovecot import HOST, DovecotServer  # noqa: E402
+from tests.fakes.dovecot import HOST, DovecotServer  # noqa: E402
 
 PASSWORD_ENV = "MAILROOM_BENCH_IMAP_PASSWORD"
 MAILBOX = "inquiry@hengda-valves.com"

@@ -28,7 +28,7 @@ from sqlite_utils import Database
 from bot.core.clock import iso
 from bot.core.errors import MailroomError
 from bot.core.reply import Reply
-from bot.sla.engine import write_transaction
+from bot.store.db import write_transaction
 
 log = logging.getLogger(__name__)
 

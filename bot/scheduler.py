@@ -1,20 +1,21 @@
-"""One scheduler step: evaluate SLAs, enqueue due alerts and the daily digests, deliver the outbox.
+"""One scheduler round: the mail rules, then the SLAs (due alerts, daily digests), then the outbox.
 
-`mailroom run` calls `run_scheduler_once` every `config.bot.sla_interval` (and after each sync);
-`mailroom sla tick` runs it once, for cron and tests. Each step is safe to repeat and to run from
+`mailroom run` calls `scheduler_tick` every `config.bot.sla_interval` (and after each sync);
+`mailroom sla tick` runs the SLA part (`run_scheduler_once`) once, for cron and tests. Each step is safe to repeat and to run from
 two processes: evaluation is incremental, alerts are unique per key, deliveries are claimed.
 """
 
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.outbox import Channel, DeliveryReport, Destination, deliver_pending, enqueue, with_console
 from bot.sla.alerts import enqueue_alerts
 from bot.sla.digest import digest_reply, sla_teams, team_digest
-from bot.sla.engine import Evaluation, write_transaction
+from bot.sla.engine import Evaluation
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -83,3 +84,13 @@ def run_scheduler_once(services: "Services", channels: list[Channel] | None = No
     report.delivery = deliver_pending(services.db, with_console(channels), now)
     log.debug("sla tick: %s", report.line())
     return report
+
+
+def scheduler_tick(services: "Services", channels: list[Any]) -> TickReport:
+    """One round for `Runner(tick=scheduler_tick)`: the rules tick, then the SLA round (which delivers
+    the outbox, rules nudges included)."""
+    try:
+        services.rules.tick(services.clock.now())
+    except Exception:  # noqa: BLE001 - a rules bug must not stop SLA alerts
+        log.exception("rules tick failed")
+    return run_scheduler_once(services, channels)

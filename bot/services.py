@@ -9,8 +9,8 @@ from bot.core.config import Config
 from bot.core.directory import Directory
 from bot.core.permissions import Permissions
 from bot.mail.archive import Archive
+from bot.schema import open_archive
 from bot.store.audit import AuditLog
-from bot.store.db import open_archive
 
 
 class Services:

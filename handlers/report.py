@@ -5,7 +5,7 @@ from bot.core.errors import CommandError
 from bot.core.reply import Reply
 from bot.outbox import Destination, enqueue
 from bot.report.weekly import report_dir, report_reply
-from bot.sla.engine import write_transaction
+from bot.store.db import write_transaction
 
 USAGE = "/report [team] [days]"
 MAX_DAYS = 366

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from bot.core.clock import Clock, iso
+from bot.store.db import write_transaction
 
 chat = Migrations("mailroom.chat")
 KEEP_DELIVERIES = timedelta(days=7)
@@ -63,7 +64,7 @@ class ChatStore:
     def claim(self, platform: str, delivery_id: str) -> bool:
         """True the first time a delivery id is seen; False for a retry or duplicate."""
         now = self.clock.now()
-        with self.lock, self.db.conn:
+        with self.lock, write_transaction(self.db):
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO chat_deliveries (platform, delivery_id, seen_at) VALUES (?, ?, ?)",
                 [platform, str(delivery_id), iso(now)],
@@ -79,7 +80,7 @@ class ChatStore:
         return row is not None
 
     def mark_sent(self, platform: str, key: str) -> None:
-        with self.lock, self.db.conn:
+        with self.lock, write_transaction(self.db):
             self.db.execute(
                 "INSERT OR IGNORE INTO chat_sent (platform, key, sent_at) VALUES (?, ?, ?)",
                 [platform, key, iso(self.clock.now())],
@@ -89,7 +90,7 @@ class ChatStore:
         if not commands:
             return
         now = iso(self.clock.now())
-        with self.lock, self.db.conn:
+        with self.lock, write_transaction(self.db):
             for key, command in commands.items():
                 self.db.execute(
                     "INSERT OR IGNORE INTO telegram_callbacks (key, command, created_at) VALUES (?, ?, ?)",

@@ -19,17 +19,10 @@ from bot.chat.platforms import Platforms
 from bot.chat.settings import PlatformSettings
 from bot.chat.web import WebServer
 from bot.core.config import Config
+from bot.scheduler import scheduler_tick
 from bot.services import Services
 
 log = logging.getLogger(__name__)
-
-
-def scheduler_tick(services: Services, channels: list[Any]) -> Any:
-    """One round: the mail rules (claims, pool, nudges, digest), then the SLA round, which evaluates,
-    queues due alerts and delivers the outbox."""
-    from bot.rules.engine import scheduler_tick as rules_then_sla
-
-    return rules_then_sla(services, channels)
 
 
 class Runner:

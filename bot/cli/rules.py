@@ -8,16 +8,13 @@ from typing import Any
 
 import click
 
+from bot.cli.output import echo_reply
 from bot.core.errors import MailroomError
 from bot.core.reply import Reply, bullets, context, heading
 
 RULE_CHOICES = ("missing_cc", "cc_gap", "subject_convention", "quotation_name", "collision")
 
 
-def _echo(reply: Reply, as_json: bool) -> None:
-    from bot.chat.adapters.console import render, render_json
-
-    click.echo(render_json(reply) if as_json else render(reply))
 
 
 @click.group("rules", invoke_without_command=True)
@@ -52,7 +49,7 @@ def rules(ctx: click.Context, as_json: bool, rule: str | None, person: str | Non
         blocks.append(context(f"{len(found) - 50} more: --json for all"))
     reply = Reply(command="rules", blocks=blocks,
                   data={"violations": found, "counts": dict(counts), "scan": asdict(scan)})
-    _echo(reply, as_json)
+    echo_reply(reply, as_json=as_json)
 
 
 @rules.command("tick")
@@ -88,7 +85,7 @@ def digest(app: Any, team_id: str | None, days: int, as_json: bool) -> None:
         raise MailroomError(f"--team {team_id}: no such team (teams: {', '.join(services.directory.teams)})")
     now = services.clock.now()
     services.rules.scan(now)
-    _echo(digest_reply(services, digest_data(services, now, days), now, team=team_id), as_json)
+    echo_reply(digest_reply(services, digest_data(services, now, days), now, team=team_id), as_json=as_json)
 
 
 @click.group("categories", invoke_without_command=True)
@@ -103,7 +100,7 @@ def categories(ctx: click.Context, as_json: bool, mailbox: str | None, category:
     """Categories of order@ mail (po, delivery, shipping, exception) and support@ mail (rma, complaint, spare)."""
     if ctx.invoked_subcommand is not None:
         return
-    from bot.sla.engine import write_transaction
+    from bot.store.db import write_transaction
 
     services = ctx.obj.services
     engine = services.rules
@@ -122,7 +119,7 @@ def categories(ctx: click.Context, as_json: bool, mailbox: str | None, category:
     if not as_json:
         blocks.append(bullets([f"#{i['id']} {i['category'] or '-'} ({i['confidence']:.2f}) “{i['subject'][:70]}”"
                                for i in items[:20]], title="Newest:"))
-    _echo(Reply(command="categories", blocks=blocks, data={"items": items, "counts": dict(counts)}), as_json)
+    echo_reply(Reply(command="categories", blocks=blocks, data={"items": items, "counts": dict(counts)}), as_json=as_json)
 
 
 @categories.command("backfill")
@@ -130,7 +127,7 @@ def categories(ctx: click.Context, as_json: bool, mailbox: str | None, category:
 @click.pass_obj
 def backfill(app: Any, everything: bool) -> None:
     """Sort archived order@ / support@ mail that has no category yet (e.g. archived before this feature)."""
-    from bot.sla.engine import write_transaction
+    from bot.store.db import write_transaction
 
     services = app.services
     with write_transaction(services.db):

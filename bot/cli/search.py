@@ -8,7 +8,9 @@ import time
 
 import click
 
-from bot.cli.main import AppContext, pass_app
+from bot.cli.context import AppContext, pass_app
+from bot.cli.output import ask_and_echo
+from bot.store.db import write_transaction
 
 REINDEX_BATCH = 50_000
 
@@ -22,14 +24,7 @@ REINDEX_BATCH = 50_000
 @pass_app
 def search(app: AppContext, query: tuple[str, ...], who: str | None, as_json: bool) -> None:
     """Search the archive (same query language as /search; `mailroom search more` pages on)."""
-    from bot.chat.adapters.console import render, render_json
-    from bot.chat.router import Router
-
-    text = " ".join(query)
-    reply = Router(app.services).handle(f"/search {text}", app.person(who), platform="console")
-    click.echo(render_json(reply) if as_json else render(reply))
-    if reply.error is not None:
-        raise SystemExit(1)
+    ask_and_echo(app, "/search " + " ".join(query), who, as_json=as_json)
 
 
 @click.command("reindex")
@@ -43,14 +38,14 @@ def reindex(app: AppContext, full: bool) -> None:
     index = services.search.index
     started = time.perf_counter()
     if full:
-        with services.db.conn:
+        with write_transaction(services.db):
             index.clear()
     total = index.backlog()
     count = 0
     bar = click.progressbar(length=total, label="indexing", file=sys.stderr) if sys.stderr.isatty() and total > 1000 else None
     try:
         while True:
-            with services.db.conn:
+            with write_transaction(services.db):
                 done = index.catch_up(progress=bar.update if bar else None, max_rows=REINDEX_BATCH)
             count += done
             if done < REINDEX_BATCH:
@@ -59,6 +54,6 @@ def reindex(app: AppContext, full: bool) -> None:
         if bar:
             bar.render_finish()
     if count:
-        with services.db.conn:
+        with write_transaction(services.db):
             index.optimize()
     click.echo(f"indexed {count} messages in {time.perf_counter() - started:.1f} s")

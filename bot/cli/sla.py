@@ -5,13 +5,8 @@ from typing import Any
 
 import click
 
+from bot.cli.output import echo_reply
 from bot.core.errors import MailroomError
-
-
-def _echo_reply(reply: Any, as_json: bool) -> None:
-    from bot.chat.adapters.console import render, render_json
-
-    click.echo(render_json(reply) if as_json else render(reply))
 
 
 @click.group("sla", invoke_without_command=True)
@@ -36,7 +31,7 @@ def sla(ctx: click.Context, who: str | None, as_json: bool, state: tuple[str, ..
     if state:
         items = [i for i in items if i.state in state]
     title = f"SLA — as {person.name}" if person else "SLA — all mailboxes"
-    _echo_reply(list_reply(services, items, now, title=title, show=len(items) if not as_json else 20,
+    echo_reply(list_reply(services, items, now, title=title, show=len(items) if not as_json else 20,
                            data_limit=None), as_json)
 
 
@@ -76,7 +71,7 @@ def digest(app: Any, team_id: str | None, as_json: bool) -> None:
         teams = [team_id]
     now = services.clock.now()
     services.sla.evaluate(now)
-    _echo_reply(digest_reply(services, [team_digest(services, t, now) for t in teams], now), as_json)
+    echo_reply(digest_reply(services, [team_digest(services, t, now) for t in teams], now), as_json)
 
 
 def _channels(services: Any) -> list[Any]:

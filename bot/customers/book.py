@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from bot.core.config import Config, read_customer_csv
 from bot.core.directory import Directory, domain_of
+from bot.store.db import write_transaction
 
 _RFQ_SUBJECT = re.compile(r"^\s*\[RFQ\]\s*-\s*([^-]+?)\s*-", re.IGNORECASE)
 _LEGAL = re.compile(r"\b(gmbh|ltd|llc|inc|co|corp|limited|sa|srl|bv|ag|kg)\b\.?", re.IGNORECASE)
@@ -87,7 +88,7 @@ def load_crm_if_changed(db: Database, config: Config, directory: Directory, now:
     if row and row[0] == stamp:
         return 0
     count = load_crm(db, config, directory, now)
-    with db.conn:
+    with write_transaction(db):
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('crm_loaded', ?)", [stamp])
     return count
 
@@ -98,7 +99,7 @@ def load_crm(db: Database, config: Config, directory: Directory, now: str) -> in
         return 0
     rows = read_customer_csv(config.resolve(config.customers.csv))
     book = CustomerBook(db, directory)
-    with db.conn:
+    with write_transaction(db):
         for row in rows:
             keys = row.domains + row.contacts
             existing = next((book.find(k) for k in keys if book.find(k)), None)

@@ -32,7 +32,7 @@ from bot.core.permissions import has_role
 from bot.customers.inference import effective_owner, inferred_customers_of
 from bot.customers.ownership import customers_of, owner_of, set_owner
 from bot.handover.alerts import reroute_alerts, send_to_people
-from bot.sla.engine import write_transaction
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

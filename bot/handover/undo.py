@@ -20,7 +20,7 @@ from bot.customers.inference import effective_owner
 from bot.customers.ownership import owner_of, set_owner
 from bot.handover.alerts import reroute_alerts, send_to_people
 from bot.handover.service import UNDO_WINDOW, Handover, load, name_of, refuse, undo_deadline
-from bot.sla.engine import write_transaction
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

@@ -18,6 +18,7 @@ from bot.core.directory import Directory
 from bot.customers.book import CustomerBook
 from bot.mail.parse import ParsedMail
 from bot.mail.prepare import Extra, MailPreparer
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.rules.categories import Sorted
@@ -75,7 +76,7 @@ class Archive:
     @contextmanager
     def batch(self) -> Iterator["Archive"]:
         """One transaction; indexers run inside it so the index never lags the archive."""
-        with self.db.conn:
+        with write_transaction(self.db):
             yield self
             if self._pending:
                 new, self._pending = self._pending, {}

@@ -23,7 +23,7 @@ from bot.outbox import Destination, enqueue
 from bot.report.charts import render
 from bot.report.figures import compute
 from bot.report.summary import summary_fields, title
-from bot.sla.engine import write_transaction
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

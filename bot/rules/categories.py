@@ -35,6 +35,7 @@ from bot.mail.archive import sightings_for
 from bot.mail.parse import ParsedMail
 from bot.rules.settings import ORDER_CATEGORIES, Rules
 from bot.rules.text import KeywordTable, example_key, file_words, merge, own_text
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.mail.archive import PrepareHook, Sighting
@@ -410,7 +411,7 @@ class CategoryService:
         if category not in allowed:
             raise CommandError(f"Unknown category {category!r} for {mailbox}: use one of {', '.join(allowed)}.",
                                code="bad_category")
-        with self.db.conn:
+        with write_transaction(self.db):
             audit_id = services.audit.record(person.id, "category",
                                              {"message": pk, "message_id": message_id, "from": old, "to": category},
                                              f"#{pk}: {old or 'none'} → {category}")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.core.clock import iso
 from bot.core.reply import Reply, context, fields, heading
 from bot.outbox import Destination, enqueue
-from bot.sla.engine import write_transaction
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

@@ -27,7 +27,7 @@ from bot.customers.inference import effective_owner, in_pool
 from bot.customers.ownership import owner_of, set_owner
 from bot.outbox import Destination, enqueue
 from bot.rules.settings import Rules, pool_teams
-from bot.sla.engine import write_transaction
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

@@ -38,7 +38,7 @@ from bot.rules.mail import MailRow
 from bot.rules.settings import Rules
 from bot.rules.text import KeywordTable, own_text
 from bot.sla.away import away_of
-from bot.sla.engine import write_transaction
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

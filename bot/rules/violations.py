@@ -23,7 +23,7 @@ from bot.core.reply import Reply, bullets, context, heading
 from bot.customers.inference import effective_owner
 from bot.outbox import Destination, enqueue
 from bot.rules.settings import Rules
-from bot.sla.engine import write_transaction
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

@@ -52,6 +52,7 @@ from bot.search.snippets import highlighter, snippet
 from bot.search.synonyms import Synonyms
 from bot.search.text import normalize
 from bot.search.typos import Vocabulary
+from bot.store.db import write_transaction
 
 WINDOW = 1000
 MIN_CANDIDATES = 100
@@ -440,7 +441,7 @@ class SearchEngine:
             return
         if backlog > INLINE_CATCH_UP:
             raise QueryError(f"the search index is {backlog} messages behind: run `mailroom reindex` first")
-        with self.db.conn:
+        with write_transaction(self.db):
             self.index.catch_up()
 
 

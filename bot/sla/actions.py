@@ -10,9 +10,9 @@ from bot.core.durations import format_duration, parse_duration
 from bot.core.errors import CommandError
 from bot.core.permissions import has_role
 from bot.sla.away import clear_away, set_away
-from bot.sla.engine import write_transaction
 from bot.sla.items import Item
 from bot.sla.view import local, parse_item_id, short_mailbox
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

@@ -22,10 +22,10 @@ from bot.core.durations import format_duration
 from bot.core.reply import Button, Reply, context, fields, heading
 from bot.outbox import Destination, enqueue
 from bot.sla.away import stand_in
-from bot.sla.engine import write_transaction
 from bot.sla.items import Item, attach_owners, select_items
 from bot.sla.text_rules import ALERT_LEVELS, LEVEL_RANK
 from bot.sla.view import KIND_LABELS, STATE_ICONS, item_json, local, person_name, short_mailbox
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

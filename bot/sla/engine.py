@@ -56,11 +56,12 @@ from bot.sla.waiting import (
     find_waiting,
     first_responses,
 )
+from bot.store.db import write_transaction
 
 __all__ = [
     "KINDS", "RunningClock", "Evaluation", "Item", "Policies", "PolicyClock", "SlaEngine", "Waiting", "evaluate",
     "find_waiting", "waiting_items",
-    "first_responses", "policy_fingerprint", "update_states", "write_transaction", "HUMAN_REPLY",
+    "first_responses", "policy_fingerprint", "update_states", "HUMAN_REPLY",
 ]
 
 log = logging.getLogger(__name__)
@@ -154,22 +155,6 @@ class Evaluation:
     closed: int = 0
     recomputed: int = 0
     state_changes: int = 0
-
-
-@contextmanager
-def write_transaction(db: Database) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT: what is read inside is what is written, even with two processes."""
-    conn = db.conn
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
 
 
 def evaluate(db: Database, policies: Policies, now: datetime, *, full: bool = False) -> Evaluation:

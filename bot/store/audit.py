@@ -13,6 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.core.clock import Clock, iso
+from bot.store.db import in_write_transaction
 
 GENESIS = "0" * 64
 
@@ -37,7 +38,13 @@ class AuditLog:
         self.clock = clock
 
     def record(self, actor: str, command: str, args: dict[str, Any], result: str) -> int:
-        """Append one entry. Call inside the transaction of the change it records."""
+        """Append one entry, inside the `write_transaction` of the change it records.
+
+        Outside one, another writer could append between reading the chain head and writing after it,
+        and two entries would chain to the same hash: so it refuses.
+        """
+        if not in_write_transaction(self.db):
+            raise RuntimeError("AuditLog.record must run inside write_transaction(db)")
         head = self.db.execute("SELECT last_id, last_hash FROM audit_head WHERE id = 1").fetchone()
         prev_hash = head[1] if head else GENESIS
         at = iso(self.clock.now())

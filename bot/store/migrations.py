@@ -1,8 +1,13 @@
 """Ordered, transactional migrations, recorded in the archive itself (sqlite-utils Migrations).
 
-Each feature keeps its own migration set so features evolve independently; schema changes are new
-migrations, never edits of applied ones.
+Each feature keeps its own migration set (its `schema.py`) so features evolve independently; schema
+changes are new migrations, never edits of applied ones. This module holds the archive's core tables and
+`apply_migrations`; the ordered list of every set lives in `bot/schema.py`, where the features are known.
 """
+
+import fcntl
+from collections.abc import Sequence
+from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -146,29 +151,20 @@ def m001_archive(db: Database) -> None:
     )
 
 
-MIGRATION_SETS: list[Migrations] = [core]
-"""Every feature's migration set, applied in this order when an archive is opened."""
+def apply_migrations(db: Database, sets: Sequence[Migrations], *, lock_file: Path) -> None:
+    """Apply what is pending of `sets`, in order, holding an exclusive lock on `lock_file`.
 
-from bot.chat.delivery_store import chat as _chat_migrations  # noqa: E402 - chat deliveries, sent alerts, callbacks
-
-MIGRATION_SETS.append(_chat_migrations)
-
-from bot.sla.schema import sla_migrations as _sla_migrations  # noqa: E402 - SLA items, alerts outbox, away
-
-MIGRATION_SETS.append(_sla_migrations)
-
-from bot.customers.schema import owner as _owner_migrations  # noqa: E402 - change counters for the customer matcher
-
-MIGRATION_SETS.append(_owner_migrations)
-
-from bot.search.schema import search_migrations  # noqa: E402 - search index, vocabulary, /search sessions
-
-MIGRATION_SETS.append(search_migrations)
-
-from bot.handover.schema import handover_migrations  # noqa: E402 - /handover previews, confirmations, undo
-
-MIGRATION_SETS.append(handover_migrations)
-
-from bot.rules.schema import rules_migrations  # noqa: E402 - categories, rule checks and violations, claims, pool
-
-MIGRATION_SETS.append(rules_migrations)
+    Any number of processes may open a new or old archive at once (a fresh `web` + `worker` deploy does):
+    the first migrates, the others wait on the lock and then find nothing pending. A migration set's
+    functions use `executescript`, which commits on its own, so a file lock (not an SQLite transaction)
+    is what makes the whole sequence exclusive.
+    """
+    if not any(migrations.pending(db) for migrations in sets):
+        return
+    with open(lock_file, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            for migrations in sets:
+                migrations.apply(db)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
