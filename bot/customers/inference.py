@@ -18,6 +18,7 @@ gets the same answer.
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,11 +56,17 @@ def decay(moment: datetime, now: datetime) -> float:
 
 def inferred_candidates(db: Database, customer_id: int, *, now: datetime) -> list[Inferred]:
     """Everyone who answered the customer, best first (highest score, then the most recent)."""
-    rows = db.execute(_MESSAGES, [customer_id]).fetchall()
+    return _candidates(db.execute(_MESSAGES, [customer_id]).fetchall(), now)
+
+
+def _candidates(rows: list[tuple], now: datetime) -> list[Inferred]:
+    """`inferred_candidates` from one customer's rows of `_MESSAGES`."""
     addresses: dict[str, str] = {}
     for _, _, direction, person_id, from_addr, _, _ in rows:
         if direction == "outbound" and person_id:
             addresses[from_addr.lower()] = person_id
+    if not addresses:  # nobody of ours answered: no candidate (and no recipient list to read)
+        return []
     answered: dict[tuple[str, int], datetime] = {}
     addressed: dict[tuple[str, int], datetime] = {}
     sent: dict[str, int] = {}
@@ -83,6 +90,37 @@ def inferred_candidates(db: Database, customer_id: int, *, now: datetime) -> lis
             scores[person_id] += decay(when, now)
     found = [Inferred(p, sent[p], last[p], round(scores[p], 4)) for p in sent]
     return sorted(found, key=lambda i: (-i.score, -i.last_at.timestamp(), i.person_id))
+
+
+def effective_owners(db: Database, directory: Directory, customer_ids: Iterable[int], *, now: datetime
+                     ) -> dict[int, str | None]:
+    """`effective_owner`'s person for many customers at once: a few queries instead of three per customer
+    (the report's figures look up the owners of every customer waiting on a team)."""
+    wanted = sorted(set(customer_ids))
+    if not wanted:
+        return {}
+    ids = json.dumps(wanted)  # (a JSON array read with json_each: nothing written, not even a temp table)
+    try:
+        pool = {c for (c,) in db.execute(
+            "SELECT customer_id FROM customer_pool WHERE customer_id IN (SELECT value FROM json_each(?))", [ids])}
+    except sqlite3.OperationalError:  # an archive opened without the rules' migrations
+        pool = set()
+    owners: dict[int, str | None] = dict.fromkeys(pool)
+    for customer_id, person_id in db.execute(
+            "SELECT customer_id, person_id FROM ownership WHERE customer_id IN (SELECT value FROM json_each(?))", [ids]):
+        if customer_id not in pool:
+            owners[customer_id] = person_id
+    rest = [c for c in wanted if c not in owners]
+    rows_of: dict[int, list[tuple]] = {c: [] for c in rest}
+    if rest:
+        sql = _MESSAGES.replace("SELECT thread_id", "SELECT customer_id, thread_id").replace(
+            "customer_id = ?", "customer_id IN (SELECT value FROM json_each(?))")
+        for row in db.execute(sql, [json.dumps(rest)]):
+            rows_of[row[0]].append(row[1:])
+    for customer_id, rows in rows_of.items():
+        owners[customer_id] = next((c.person_id for c in _candidates(rows, now) if c.person_id in directory.people),
+                                   None)
+    return owners
 
 
 def inferred_owner(db: Database, customer_id: int, *, now: datetime) -> Inferred | None:

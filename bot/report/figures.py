@@ -309,10 +309,9 @@ def _owners(db: Database, config: Config, customers: set[int], now: datetime) ->
     if not customers:
         return {}
     from bot.core.directory import Directory
-    from bot.customers.inference import effective_owner
+    from bot.customers.inference import effective_owners
 
-    directory = Directory(config)
-    return {cid: effective_owner(db, directory, cid, now=now)[0] for cid in sorted(customers)}
+    return effective_owners(db, Directory(config), customers, now=now)
 
 
 def _first_responses(db: Database, scope: Scope, policies: Policies) -> list[tuple[str | None, float, bool]]:

@@ -207,3 +207,16 @@ def test_demo_figures_match_direct_counts(demo_services: Services) -> None:
 
 def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_owners_in_bulk_are_the_owners_one_by_one(demo_services: Services) -> None:
+    from bot.customers.inference import effective_owner, effective_owners
+
+    services, now = demo_services, demo_services.clock.now()
+    ids = [c for (c,) in services.db.execute("SELECT id FROM customers")]
+    with services.db.conn:  # one customer in the pool, one explicit owner removed (inferred from mail instead)
+        services.db.execute("INSERT INTO customer_pool (customer_id, since) VALUES (?, '2026-11-01T00:00:00Z')", [ids[0]])
+        services.db.execute("DELETE FROM ownership WHERE customer_id IN (?, ?)", [ids[1], ids[2]])
+    bulk = effective_owners(services.db, services.directory, ids, now=now)
+    assert bulk == {c: effective_owner(services.db, services.directory, c, now=now)[0] for c in ids}
+    assert bulk[ids[0]] is None and bulk[ids[1]] is not None
