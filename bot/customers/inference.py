@@ -67,28 +67,31 @@ def _candidates(rows: list[tuple], now: datetime) -> list[Inferred]:
             addresses[from_addr.lower()] = person_id
     if not addresses:  # nobody of ours answered: no candidate (and no recipient list to read)
         return []
-    answered: dict[tuple[str, int], datetime] = {}
-    addressed: dict[tuple[str, int], datetime] = {}
+    # dates are the archive's UTC text (YYYY-MM-DDTHH:MM:SSZ), ordered as text: parsed only where they count
+    answered: dict[tuple[str, int], str] = {}
+    addressed: dict[tuple[str, int], str] = {}
     sent: dict[str, int] = {}
-    last: dict[str, datetime] = {}
+    last: dict[str, str] = {}
     for thread_id, date, direction, person_id, _, to_addrs, cc_addrs in rows:
-        when = parse_instant(date)
         if direction == "outbound":
             if not person_id:
                 continue
             sent[person_id] = sent.get(person_id, 0) + 1
-            last[person_id] = max(last.get(person_id, when), when)
-            _latest(answered, (person_id, thread_id), when)
+            last[person_id] = max(last.get(person_id, date), date)
+            _latest(answered, (person_id, thread_id), date)
+            continue
+        raw = (to_addrs + cc_addrs).lower()
+        if not any(address in raw for address in addresses):  # (a cheap test before reading the lists)
             continue
         for address in {a.lower() for a in [*json.loads(to_addrs), *json.loads(cc_addrs)]}:
             person = addresses.get(address)
             if person:
-                _latest(addressed, (person, thread_id), when)
+                _latest(addressed, (person, thread_id), date)
     scores: dict[str, float] = dict.fromkeys(sent, 0.0)
     for evidence in (answered, addressed):
         for (person_id, _), when in evidence.items():
-            scores[person_id] += decay(when, now)
-    found = [Inferred(p, sent[p], last[p], round(scores[p], 4)) for p in sent]
+            scores[person_id] += decay(parse_instant(when), now)
+    found = [Inferred(p, sent[p], parse_instant(last[p]), round(scores[p], 4)) for p in sent]
     return sorted(found, key=lambda i: (-i.score, -i.last_at.timestamp(), i.person_id))
 
 
@@ -161,6 +164,6 @@ def inferred_customers_of(db: Database, directory: Directory, person_id: str, *,
     return [cid for (cid,) in rows if effective_owner(db, directory, cid, now=now) == (person_id, "inferred")]
 
 
-def _latest(evidence: dict[tuple[str, int], datetime], key: tuple[str, int], when: datetime) -> None:
+def _latest(evidence: dict[tuple[str, int], str], key: tuple[str, int], when: str) -> None:
     if key not in evidence or when > evidence[key]:
         evidence[key] = when

@@ -340,27 +340,30 @@ def _initial_solutions(db: Database, scope: Scope, policies: Policies,
         if clock is None:
             continue
         keywords = json.dumps(list(clock.keywords or DEFAULT_SOLUTION_KEYWORDS))
+        since, until = int(scope.since.timestamp()), int(scope.now.timestamp())
+        resolved = dict(db.execute(
+            "SELECT thread_id, min(closed_at) FROM sla_items WHERE kind = 'initial_solution' AND mailbox = ? "
+            "AND close_reason = 'resolved' GROUP BY thread_id", [mailbox]).fetchall())
+        # threads with a human reply in the period (a solution given in it is one of them), and those resolved
         rows = db.execute(
-            """WITH solved AS (
-                   SELECT f.thread_id, f.at AS started, f.message, (
-                       SELECT min(r.at) FROM sla_mail r
-                       WHERE r.thread_id = f.thread_id AND r.mailbox = '' AND r.at >= f.at
-                         AND COALESCE((SELECT v.solution FROM sla_solutions v WHERE v.message = r.message),
-                                      (SELECT mailroom_has_solution(o.subject, o.body, :keywords)
-                                       FROM messages o WHERE o.id = r.message))) AS solved_at, (
-                       SELECT min(x.closed_at) FROM sla_items x
-                       WHERE x.thread_id = f.thread_id AND x.mailbox = f.mailbox AND x.kind = 'initial_solution'
-                         AND x.close_reason = 'resolved') AS resolved_at
-                   FROM sla_first f WHERE f.mailbox = :mailbox AND f.at < :until)
-               SELECT s.started, min(COALESCE(s.solved_at, s.resolved_at), COALESCE(s.resolved_at, s.solved_at)),
-                      m.customer_id
-               FROM solved s JOIN messages m ON m.id = s.message
-               WHERE COALESCE(s.solved_at, s.resolved_at) IS NOT NULL""",
-            {"keywords": keywords, "mailbox": mailbox, "until": int(scope.now.timestamp())},
+            """SELECT f.thread_id, f.at, m.customer_id, (
+                   SELECT min(r.at) FROM sla_mail r
+                   WHERE r.thread_id = f.thread_id AND r.mailbox = '' AND r.at >= f.at
+                     AND COALESCE((SELECT v.solution FROM sla_solutions v WHERE v.message = r.message),
+                                  (SELECT mailroom_has_solution(o.subject, o.body, :keywords)
+                                   FROM messages o WHERE o.id = r.message)))
+               FROM sla_first f JOIN messages m ON m.id = f.message
+               WHERE f.mailbox = :mailbox AND f.at < :until
+                 AND (EXISTS (SELECT 1 FROM sla_mail r WHERE r.thread_id = f.thread_id AND r.mailbox = ''
+                              AND r.at >= :since AND r.at < :until)
+                      OR f.thread_id IN (SELECT value FROM json_each(:resolved)))""",
+            {"keywords": keywords, "mailbox": mailbox, "until": until, "since": since,
+             "resolved": json.dumps(list(resolved))},
         ).fetchall()
-        since, until = scope.since.timestamp(), scope.now.timestamp()
-        for started, done, customer in rows:
-            if not since <= done < until:
+        for thread_id, started, customer, solved_at in rows:
+            done = min(t for t in (solved_at, resolved.get(thread_id)) if t is not None) \
+                if solved_at is not None or thread_id in resolved else None
+            if done is None or not since <= done < until:
                 continue
             if scope.person is not None and owners.get(customer) != scope.person:
                 continue
