@@ -12,7 +12,8 @@ so owners are part explicit, part inferred from mail, as in a real archive. Meas
 - baseline: the same figures with each customer's owner looked up one by one (`effective_owner`, the
   obvious way, as `/owner` does it) — checked to give the same figures;
 - the dashboard's team page and overview (the WSGI app called in-process, a manager's session), 20 requests
-  each: p50 and p95 (target p95 ≤ 300 ms);
+  each: the first (figures computed), p50 and p95 (target p95 ≤ 300 ms; the app keeps a page's figures
+  for a minute while the SLA engine has not run again);
 - peak memory: ru_maxrss of the process, and tracemalloc's peak during one (untimed) figures run.
 """
 
@@ -111,7 +112,7 @@ def page_times(app: Dashboard, path: str, query: str, cookie: str, n: int = 20) 
                    "HTTP_COOKIE": f"{COOKIE}={cookie}", "wsgi.input": BytesIO(b""), "wsgi.url_scheme": "http"}
         status: list[str] = []
         t = time.perf_counter()
-        body = b"".join(app(environ, lambda s, h: status.append(s)))
+        body = b"".join(app(environ, lambda s, h, seen=status: seen.append(s)))
         times.append(time.perf_counter() - t)
         assert status[0] == "200 OK" and len(body) > 1000, status
     return times
@@ -152,8 +153,8 @@ def main() -> None:
                                    ("overview, 7 days", "/", "days=7"),
                                    ("team page, 90 days", f"/team/{TEAM}", "days=90")):
             times = page_times(app, path, query, cookie)
-            print(f"  dashboard {label:<20} p50 {statistics.median(times) * 1000:7.1f} ms   "
-                  f"p95 {p95(times) * 1000:7.1f} ms   target p95 ≤ 300 ms: {'met' if p95(times) <= 0.3 else 'NOT met'}")
+            print(f"  dashboard {label:<20} first {times[0] * 1000:7.1f} ms   p50 {statistics.median(times) * 1000:6.1f} ms"
+                  f"   p95 {p95(times) * 1000:6.1f} ms   target p95 ≤ 300 ms: {'met' if p95(times) <= 0.3 else 'NOT met'}")
         tracemalloc.start()
         figures(services)
         _, peak = tracemalloc.get_traced_memory()

@@ -29,6 +29,8 @@ from bot.core.directory import Directory
 from bot.customers.ownership import owner_of
 
 HALF_LIFE_DAYS = 60.0
+BULK_SCAN = 500
+"""`effective_owners` reads the whole messages table once for more customers than this."""
 
 _MESSAGES = """
     SELECT thread_id, date, direction, person_id, from_addr, to_addrs, cc_addrs
@@ -114,15 +116,19 @@ def effective_owners(db: Database, directory: Directory, customer_ids: Iterable[
         if customer_id not in pool:
             owners[customer_id] = person_id
     rest = [c for c in wanted if c not in owners]
-    rows_of: dict[int, list[tuple]] = {c: [] for c in rest}
+    owners.update(dict.fromkeys(rest))
     if rest:
+        # one pass over the table in its own order: for thousands of customers, cheaper than an index lookup
+        # per message (the rows of one customer lie all over the file)
         sql = _MESSAGES.replace("SELECT thread_id", "SELECT customer_id, thread_id").replace(
+            "FROM messages", "FROM messages NOT INDEXED" if len(rest) > BULK_SCAN else "FROM messages").replace(
             "customer_id = ?", "customer_id IN (SELECT value FROM json_each(?))")
+        rows_of: dict[int, list[tuple]] = {}
         for row in db.execute(sql, [json.dumps(rest)]):
-            rows_of[row[0]].append(row[1:])
-    for customer_id, rows in rows_of.items():
-        owners[customer_id] = next((c.person_id for c in _candidates(rows, now) if c.person_id in directory.people),
-                                   None)
+            rows_of.setdefault(row[0], []).append(row[1:])
+        people = directory.people
+        for customer_id, rows in rows_of.items():
+            owners[customer_id] = next((c.person_id for c in _candidates(rows, now) if c.person_id in people), None)
     return owners
 
 

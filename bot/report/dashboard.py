@@ -17,7 +17,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 COOKIE = "mailroom_dashboard"
 TEMPLATES = Path(__file__).parent / "templates"
 DAY_CHOICES = (7, 30, 90)
+CACHE_TTL = timedelta(seconds=60)
+CACHE_SIZE = 64
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
@@ -59,6 +61,7 @@ class Dashboard:
         self.services = services
         self.secure_cookies = secure_cookies
         self.lock = threading.Lock()
+        self._cache: dict[tuple[Any, ...], tuple[datetime, Any]] = {}
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
         self.env.filters["hours"] = _hours
@@ -166,9 +169,21 @@ class Dashboard:
 
     def _report(self, person: Person, now: datetime, days: int, *, team: str | None = None,
                 person_id: str | None = None) -> Any:
+        """The figures, kept for CACHE_TTL per (rights, scope, days) while the SLA engine has not run again:
+        figures move only as mail arrives (one engine tick a minute), and a large team's take a second."""
         services = self.services
-        return compute(services.db, services.config, now=now, rights=services.permissions.readable_mailboxes(person),
-                       team=team, person=person_id, days=days, policies=services.sla.policies)
+        rights = tuple(services.permissions.readable_mailboxes(person))
+        row = services.db.execute("SELECT value FROM meta WHERE key = 'sla.evaluated_at'").fetchone()
+        key = (rights, team, person_id, days, row[0] if row else None)
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[0] < CACHE_TTL:
+            return cached[1]
+        report = compute(services.db, services.config, now=now, rights=list(rights), team=team, person=person_id,
+                         days=days, policies=services.sla.policies)
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = (now, report)
+        return report
 
     def _teams_for(self, person: Person) -> list[Any]:
         return list(self.services.config.teams)

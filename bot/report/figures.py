@@ -17,9 +17,11 @@ evaluates the SLA engine first (`services.sla.evaluate(now)`) so its items are c
 
 import json
 import math
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -226,13 +228,26 @@ class Scope:
         return Period(since=_iso(self.since.timestamp()), until=_iso(self.now.timestamp()), days=self.days,
                       timezone=str(self.zone), team=self.team, person=self.person, mailboxes=self.mailboxes)
 
-    def local_day(self, epoch: int) -> str:
-        return datetime.fromtimestamp(epoch, self.zone).date().isoformat()
+    def local_day(self, epoch: int) -> str | None:
+        """The period's local day an instant falls on (None outside the period's days)."""
+        n = bisect_right(self._starts, epoch) - 1
+        return self._days[n] if 0 <= n < len(self._days) else None
 
     def day_list(self) -> list[str]:
+        return list(self._days)
+
+    @cached_property
+    def _days(self) -> list[str]:
         first = self.since.astimezone(self.zone).date()
         last = (self.now - timedelta(seconds=1)).astimezone(self.zone).date()
         return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        """Each day's local midnight as epoch seconds, and the midnight after the last (a day may be 23 or 25 h)."""
+        first = self.since.astimezone(self.zone).date()
+        return [int(datetime.combine(first + timedelta(days=n), time(0), tzinfo=self.zone).timestamp())
+                for n in range(len(self._days) + 1)]
 
 
 # ── the figures ───────────────────────────────────────────────────────────────────────────────
@@ -263,13 +278,12 @@ def compute(db: Database, config: Config, *, now: datetime, rights: Iterable[str
         figures.open_by_state[row["state"]] += 1
     figures.open_by_age = _by_age(open_rows, now_s)
     figures.waiting_longest = _waiting_longest(open_rows, now_s, owners)
-    per_day = {day: DayCount(day=day) for day in scope.day_list()}
+    counts: dict[str, Counter[str]] = {"breaches": Counter(), "escalations": Counter(), "inquiries": Counter()}
     for kind, epoch in _levels_reached(db, scope, owners):
-        day = per_day.get(scope.local_day(epoch))
-        if day is not None:
-            setattr(day, kind, getattr(day, kind) + 1)
-    figures.volume = _volume(db, scope, per_day, owners)
-    figures.per_day = list(per_day.values())
+        counts[kind][scope.local_day(epoch)] += 1
+    figures.volume = _volume(db, scope, counts["inquiries"], owners)
+    figures.per_day = [DayCount(day=day, breaches=counts["breaches"][day], escalations=counts["escalations"][day],
+                                inquiries=counts["inquiries"][day]) for day in scope.day_list()]
     figures.breaches = sum(d.breaches for d in figures.per_day)
     figures.escalations = sum(d.escalations for d in figures.per_day)
     by_person = _rules(db, scope)
@@ -318,15 +332,12 @@ def _first_responses(db: Database, scope: Scope, policies: Policies) -> list[tup
     """(who answered, minutes on the policy's calendar, within the SLA) per first response in the period."""
     rows = first_responses_by(db, [m for m in scope.mailboxes if policies.clock_for(m, "first_response")],
                               scope.since, scope.now)
-    repliers = dict(db.execute(
-        f"SELECT id, person_id FROM messages WHERE id IN ({_marks(rows)})", [r[3] for r in rows]
-    ).fetchall()) if rows else {}
     out = []
-    for mailbox, started, replied, reply in rows:
+    for mailbox, started, replied, who in rows:
         clock = policies.clock_for(mailbox, "first_response")
         assert clock is not None
         minutes = clock.calendar.elapsed(started, replied) / 60
-        out.append((repliers.get(reply), minutes, replied <= clock.calendar.add(started, clock.seconds)))
+        out.append((who, minutes, replied <= clock.calendar.add(started, clock.seconds)))
     return out
 
 
@@ -419,7 +430,7 @@ def _levels_reached(db: Database, scope: Scope, owners: dict[int, str | None]) -
     return out
 
 
-def _volume(db: Database, scope: Scope, per_day: dict[str, DayCount], owners: dict[int, str | None]) -> Volume:
+def _volume(db: Database, scope: Scope, per_day: Counter[str], owners: dict[int, str | None]) -> Volume:
     volume = Volume(by_mailbox=dict.fromkeys(scope.mailboxes, 0))
     if not scope.mailboxes:
         return volume
@@ -435,12 +446,12 @@ def _volume(db: Database, scope: Scope, per_day: dict[str, DayCount], owners: di
             owners.update(_owners(db, scope.config, missing, scope.now))
         rows = [r for r in rows if owners.get(r[2]) == scope.person]
     countries: Counter[str] = Counter()
+    boxes: Counter[str] = Counter()
     for mailbox, at, _, country in rows:
-        volume.by_mailbox[mailbox] += 1
+        boxes[mailbox] += 1
         countries[country or "unknown"] += 1
-        day = per_day.get(scope.local_day(at))
-        if day is not None:
-            day.inquiries += 1
+        per_day[scope.local_day(at)] += 1
+    volume.by_mailbox = {m: boxes[m] for m in scope.mailboxes}
     volume.total = len(rows)
     volume.by_country = dict(sorted(countries.items(), key=lambda kv: (-kv[1], kv[0])))
     return volume

@@ -220,3 +220,15 @@ def test_owners_in_bulk_are_the_owners_one_by_one(demo_services: Services) -> No
     bulk = effective_owners(services.db, services.directory, ids, now=now)
     assert bulk == {c: effective_owner(services.db, services.directory, c, now=now)[0] for c in ids}
     assert bulk[ids[0]] is None and bulk[ids[1]] is not None
+
+
+@pytest.mark.parametrize("days", [1, 3, 7, 30, 90])
+def test_first_responses_by_reads_the_same_answers_as_the_digest(demo_services: Services, days: int) -> None:
+    from bot.sla.waiting import first_responses, first_responses_by
+
+    services, now = demo_services, demo_services.clock.now()
+    boxes = [m.address for m in services.config.mailboxes]
+    for since in (now - timedelta(days=days), now - timedelta(days=days, hours=13)):
+        digest = sorted(first_responses(services.db, boxes, since, now))
+        report = sorted((m, s, r) for m, s, r, _ in first_responses_by(services.db, boxes, since, now))
+        assert report == digest
