@@ -14,11 +14,13 @@ from bot.store.audit import AuditLog
 
 
 class Services:
-    def __init__(self, config: Config, clock: Clock | None = None, db: Database | None = None):
+    def __init__(self, config: Config, clock: Clock | None = None, db: Database | None = None, *,
+                 create: bool = True):
+        """`create=False`: a missing archive is an ArchiveError instead of a new, empty archive."""
         self.config = config
         self.clock = clock or Clock()
         self.directory = Directory(config)
-        self.db = db if db is not None else open_archive(config.archive_path)
+        self.db = db if db is not None else open_archive(config.archive_path, create=create)
         self.permissions = Permissions(self.directory)
 
     @cached_property
@@ -53,7 +55,7 @@ class Services:
 
     @cached_property
     def rules(self) -> "RulesEngine":  # noqa: F821 - imported lazily: built when first used
-        """The guide's mail rules (issue 9): categories, CC rule, naming, routing, collisions, pool."""
+        """The guide's mail rules: categories, CC rule, naming, routing, collisions, pool."""
         from bot.rules.engine import RulesEngine
 
         return RulesEngine(self)

@@ -3,7 +3,7 @@
 from zoneinfo import ZoneInfo
 
 from bot.chat.commands import Request, UsageError, command
-from bot.core.clock import parse_instant
+from bot.core.display import local_time, short_mailbox
 from bot.core.reply import Button, Reply, bullets, context, heading
 from bot.search.engine import Hit, Result
 
@@ -88,11 +88,3 @@ def hit_line(hit: Hit, zone: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def local_time(stamp: str | None, zone: ZoneInfo) -> str:
-    if not stamp:
-        return "(no date)"
-    return parse_instant(stamp).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-def short_mailbox(address: str) -> str:
-    return address.split("@", 1)[0] + "@" if "@" in address else address

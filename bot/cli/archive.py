@@ -24,6 +24,7 @@ def import_(app: AppContext, path: str, mailbox: str | None, folder: str, worker
     from bot.mail.importer import default_workers, import_messages
     from bot.mail.sources import count_messages, read_messages
 
+    app.creates_archive = True
     services = app.services
     if mailbox:
         resolved = services.directory.mailbox_for(mailbox)

@@ -20,6 +20,10 @@ class AppContext:
         except ValueError:
             raise click.BadParameter(f"{now!r} is not an ISO 8601 time", param_hint="--now") from None
 
+    creates_archive = False
+    """Set by the commands that may create a missing archive (import, sync, run, serve); every other
+    command refuses a missing one rather than answering from a new, empty archive."""
+
     @cached_property
     def config(self) -> Config:
         return load_config(find_config(self.config_path))
@@ -29,7 +33,7 @@ class AppContext:
         from bot.customers.book import load_crm_if_changed
         from bot.services import Services
 
-        services = Services(self.config, self.clock)
+        services = Services(self.config, self.clock, create=self.creates_archive)
         load_crm_if_changed(services.db, self.config, services.directory, iso(self.clock.now()))
         return services
 

@@ -11,11 +11,11 @@ import click
 
 from bot.cli import archive, audit, chat, doctor, report, rules, run, search, setup, sla, sync
 from bot.cli.context import AppContext
-from bot.core.errors import ConfigError, MailroomError
+from bot.core.errors import ArchiveError, ConfigError, MailroomError
 
 
 class MailroomGroup(click.Group):
-    """Turns Mailroom's own errors into short messages and exit codes: 2 for config, 1 otherwise."""
+    """Turns Mailroom's own errors into short messages and exit codes: 2 for config and archive, 1 otherwise."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -23,6 +23,9 @@ class MailroomGroup(click.Group):
         except ConfigError as exc:
             for line in exc.problems:
                 click.echo(line, err=True)
+            ctx.exit(2)
+        except ArchiveError as exc:
+            click.echo(str(exc), err=True)
             ctx.exit(2)
         except MailroomError as exc:
             click.echo(f"error: {exc}", err=True)

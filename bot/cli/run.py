@@ -67,6 +67,7 @@ def serve(app: Any, host: str, port: int) -> None:
 
     settings = load_settings()
     _quiet_libraries()
+    app.creates_archive = True
     platforms = Platforms(ChatBot(app.services), settings, listen=False)
     if not platforms.names:
         log.warning("no chat platform in the environment: only /healthz is served (see config/env.example)")
@@ -102,6 +103,7 @@ def run(app: Any, no_http: bool, host: str, port: int, no_sync: bool, who: str |
 
     settings = load_settings()
     _quiet_libraries()
+    app.creates_archive = True
     runner = Runner(app.services, settings, http=not no_http, host=host, port=port, sync=not no_sync)
     runner.start()
     try:

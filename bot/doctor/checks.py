@@ -3,11 +3,18 @@
 from collections.abc import Iterator
 from typing import Any
 
+from bot.core.errors import ArchiveError
+
 
 def run_checks(app: Any) -> Iterator[tuple[bool, str]]:
     config = app.config
     yield True, f"config {config.source}: {len(config.mailboxes)} mailboxes, {len(config.people)} people"
-    services = app.services
+    try:
+        services = app.services
+    except ArchiveError as exc:
+        yield False, str(exc)
+        yield from imap_checks(app)
+        return
     figures = services.db.execute("SELECT count(*) FROM messages").fetchone()[0]
     yield True, f"archive {config.archive_path}: {figures} messages"
     from bot.rules.settings import load_rules

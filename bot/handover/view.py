@@ -3,10 +3,10 @@ from parsing (handlers/handover.py), in the manner of bot/sla/view.py."""
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from bot.core.clock import iso, parse_instant
+from bot.core.clock import iso
 from bot.core.directory import Directory
+from bot.core.display import local_time
 from bot.core.errors import CommandError
 from bot.core.permissions import has_role
 from bot.core.reply import Block, Button, Reply, ReplyError, bullets, context, fields, heading
@@ -222,7 +222,5 @@ def _destination(directory: Directory, alert: dict[str, Any]) -> str:
     return f"team {alert['dest_team']} ({alert['route']})"
 
 
-def local_time(text: str, zone: str) -> str:
-    return parse_instant(text).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 

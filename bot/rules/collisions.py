@@ -61,9 +61,6 @@ class CollisionChecker:
             found = self._owners[customer_id] = effective_owner(self.db, self.directory, customer_id, now=self.now)
         return found
 
-    def forget(self, customer_id: int) -> None:
-        self._owners.pop(customer_id, None)
-
     # -- who may collide -----------------------------------------------------------------------
     def in_owner_teams(self, person_id: str | None) -> bool:
         person = self.directory.people.get(person_id or "")

@@ -352,8 +352,3 @@ class InquiryRouter:
             updated = self._pass_on(claim, claim.proposed_to, now, why="pass")
         return {"id": updated.id, "state": updated.state, "proposed_to": updated.proposed_to, "tried": updated.tried}
 
-    def open_claims(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(f"SELECT {_CLAIM_COLUMNS} FROM inquiry_claims WHERE state IN ('proposed', 'team') "
-                               "ORDER BY id").fetchall()
-        return [{"id": c.id, "state": c.state, "proposed_to": c.proposed_to, "deadline": c.deadline, "team": c.team,
-                 "route": c.route, "tried": c.tried} for c in map(_claim, rows)]

@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo
 
 from bot.core.clock import parse_instant
 from bot.core.config import Person
+from bot.core.display import short_mailbox
 from bot.core.durations import format_duration, parse_duration
 from bot.core.errors import CommandError
 from bot.core.permissions import has_role
 from bot.sla.away import clear_away, set_away
 from bot.sla.items import Item
-from bot.sla.view import local, parse_item_id, short_mailbox
+from bot.sla.view import local, parse_item_id
 from bot.store.db import write_transaction
 
 if TYPE_CHECKING:

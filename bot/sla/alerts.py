@@ -1,6 +1,6 @@
 """SLA alerts: which level is due for which item, whom it goes to, what it says — into the outbox.
 
-Routing (issue 5): warning → the owner (direct message), breached → the team's alert channel,
+Routing: warning → the owner (direct message), breached → the team's alert channel,
 escalated → the team's manager. An absent person's alerts go to their backup (`/away`). An alert
 only goes where the mailbox may be read (bot/core/permissions.py): a person who may read it, or the
 channel of the mailbox's own team when every member of that team may read it. When the first
@@ -18,13 +18,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.config import Team
+from bot.core.display import short_mailbox
 from bot.core.durations import format_duration
 from bot.core.reply import Button, Reply, context, fields, heading
 from bot.outbox import Destination, enqueue
 from bot.sla.away import stand_in
 from bot.sla.items import Item, attach_owners, select_items
 from bot.sla.text_rules import ALERT_LEVELS, LEVEL_RANK
-from bot.sla.view import KIND_LABELS, STATE_ICONS, item_json, local, person_name, short_mailbox
+from bot.sla.view import KIND_LABELS, STATE_ICONS, item_json, local, person_name
 from bot.store.db import write_transaction
 
 if TYPE_CHECKING:

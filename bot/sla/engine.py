@@ -1,6 +1,6 @@
 """The SLA engine: which customer messages wait on us, since when, until when, and how late.
 
-Rules (issue 5):
+Rules:
 - first_response: every inbound customer message that waits on us has a clock, from its arrival to
   the first later outbound message in the same thread written by a person of the organisation (from
   any mailbox — a personal reply CC'd to inquiry@ counts). Per thread and shared mailbox only the
