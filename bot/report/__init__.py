@@ -1,1 +1,1 @@
-"""Reports for managers: figures over a period, charts, the weekly report, the dashboard (issue 19)."""
+"""Reports for managers: figures over a period, charts, the weekly report, the dashboard."""

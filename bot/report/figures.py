@@ -1,4 +1,4 @@
-"""What managers look at (issue 19): figures per team or person over a period, straight from the archive.
+"""What managers look at: figures per team or person over a period, straight from the archive.
 
 Pure functions: (archive, config, now, rights) → a `Figures` model. Nothing is written; the caller
 evaluates the SLA engine first (`services.sla.evaluate(now)`) so its items are current.
