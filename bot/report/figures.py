@@ -17,7 +17,7 @@ evaluates the SLA engine first (`services.sla.evaluate(now)`) so its items are c
 
 import json
 import math
-from bisect import bisect_right
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
@@ -89,7 +89,8 @@ class WaitingCustomer(BaseModel):
 
 
 class Volume(BaseModel):
-    """New inquiries: threads whose first customer message in a mailbox arrived in the period."""
+    """New inquiries: threads whose first customer message in a mailbox arrived in the period (counted
+    by the thread's customer's country)."""
 
     total: int = 0
     by_mailbox: dict[str, int] = {}
@@ -228,13 +229,15 @@ class Scope:
         return Period(since=_iso(self.since.timestamp()), until=_iso(self.now.timestamp()), days=self.days,
                       timezone=str(self.zone), team=self.team, person=self.person, mailboxes=self.mailboxes)
 
-    def local_day(self, epoch: int) -> str | None:
-        """The period's local day an instant falls on (None outside the period's days)."""
-        n = bisect_right(self._starts, epoch) - 1
-        return self._days[n] if 0 <= n < len(self._days) else None
-
     def day_list(self) -> list[str]:
         return list(self._days)
+
+    def count_by_day(self, epochs: Iterable[int]) -> Counter[str]:
+        """How many of the instants fall on each of the period's local days (sorted once, then a binary
+        search per day boundary: no Python call per instant)."""
+        ordered = sorted(epochs)
+        cuts = [bisect_left(ordered, start) for start in self._starts]
+        return Counter({day: cuts[n + 1] - cuts[n] for n, day in enumerate(self._days) if cuts[n + 1] > cuts[n]})
 
     @cached_property
     def _days(self) -> list[str]:
@@ -278,9 +281,10 @@ def compute(db: Database, config: Config, *, now: datetime, rights: Iterable[str
         figures.open_by_state[row["state"]] += 1
     figures.open_by_age = _by_age(open_rows, now_s)
     figures.waiting_longest = _waiting_longest(open_rows, now_s, owners)
-    counts: dict[str, Counter[str]] = {"breaches": Counter(), "escalations": Counter(), "inquiries": Counter()}
-    for kind, epoch in _levels_reached(db, scope, owners):
-        counts[kind][scope.local_day(epoch)] += 1
+    reached = _levels_reached(db, scope, owners)
+    counts = {kind: scope.count_by_day(at for level, at in reached if level == kind)
+              for kind in ("breaches", "escalations")}
+    counts["inquiries"] = Counter()
     figures.volume = _volume(db, scope, counts["inquiries"], owners)
     figures.per_day = [DayCount(day=day, breaches=counts["breaches"][day], escalations=counts["escalations"][day],
                                 inquiries=counts["inquiries"][day]) for day in scope.day_list()]
@@ -420,8 +424,9 @@ def _levels_reached(db: Database, scope: Scope, owners: dict[int, str | None]) -
     since, until = int(scope.since.timestamp()), int(scope.now.timestamp())
     out = []
     for level, column in (("breaches", "due_at"), ("escalations", "escalate_at")):
+        customer = "(SELECT m.customer_id FROM messages m WHERE m.id = i.message)" if scope.person else "NULL"
         rows = db.execute(
-            f"""SELECT i.{column}, m.customer_id FROM sla_items i JOIN messages m ON m.id = i.message
+            f"""SELECT i.{column}, {customer} FROM sla_items i
                 WHERE i.mailbox IN ({_marks(scope.mailboxes)}) AND i.{column} >= ? AND i.{column} < ?
                   AND (i.closed_at IS NULL OR i.closed_at > i.{column})""",
             [*scope.mailboxes, since, until],
@@ -435,8 +440,8 @@ def _volume(db: Database, scope: Scope, per_day: Counter[str], owners: dict[int,
     if not scope.mailboxes:
         return volume
     rows = db.execute(
-        f"""SELECT f.mailbox, f.at, m.customer_id, COALESCE(c.country, '')
-            FROM sla_first f JOIN messages m ON m.id = f.message LEFT JOIN customers c ON c.id = m.customer_id
+        f"""SELECT f.mailbox, f.at, t.customer_id, COALESCE(c.country, '')
+            FROM sla_first f JOIN threads t ON t.id = f.thread_id LEFT JOIN customers c ON c.id = t.customer_id
             WHERE f.mailbox IN ({_marks(scope.mailboxes)}) AND f.at >= ? AND f.at < ?""",
         [*scope.mailboxes, int(scope.since.timestamp()), int(scope.now.timestamp())],
     ).fetchall()
@@ -445,12 +450,9 @@ def _volume(db: Database, scope: Scope, per_day: Counter[str], owners: dict[int,
         if missing:
             owners.update(_owners(db, scope.config, missing, scope.now))
         rows = [r for r in rows if owners.get(r[2]) == scope.person]
-    countries: Counter[str] = Counter()
-    boxes: Counter[str] = Counter()
-    for mailbox, at, _, country in rows:
-        boxes[mailbox] += 1
-        countries[country or "unknown"] += 1
-        per_day[scope.local_day(at)] += 1
+    countries = Counter(country or "unknown" for _, _, _, country in rows)
+    boxes = Counter(mailbox for mailbox, _, _, _ in rows)
+    per_day.update(scope.count_by_day(at for _, at, _, _ in rows))
     volume.by_mailbox = {m: boxes[m] for m in scope.mailboxes}
     volume.total = len(rows)
     volume.by_country = dict(sorted(countries.items(), key=lambda kv: (-kv[1], kv[0])))
