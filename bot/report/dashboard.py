@@ -146,7 +146,8 @@ class Dashboard:
             return self._render("overview.html", context, self._report(person, now, days))
         if parts[0] == "team" and len(parts) == 2 and parts[1] in self.services.directory.teams:
             team = self.services.directory.teams[parts[1]]
-            return self._render("team.html", {**context, "team": team}, self._report(person, now, days, team=team.id))
+            return self._render("team.html", {**context, "team": team},
+                                self._report(person, now, days, team=team.id, people=True))
         if parts[0] == "person" and len(parts) == 2 and self._may_see_person(person, parts[1]):
             other = self.services.directory.people[parts[1]]
             return self._render("person.html", {**context, "person": other},
@@ -157,7 +158,7 @@ class Dashboard:
             return self._render("handovers.html", {**context, "handovers": self._handovers(person)})
         if parts == ["rules"]:
             team = None if has_role(person, "manager") else (person.teams[0] if person.teams else None)
-            report = self._report(person, now, days, team=team)
+            report = self._report(person, now, days, team=team, people=True)
             return self._render("rules.html", {**context, "scope_team": team}, report)
         raise Page(404, "No such page (or not one you may see).")
 
@@ -168,18 +169,18 @@ class Dashboard:
         return self.env.get_template(template).render(**context)
 
     def _report(self, person: Person, now: datetime, days: int, *, team: str | None = None,
-                person_id: str | None = None) -> Any:
+                person_id: str | None = None, people: bool = False) -> Any:
         """The figures, kept for CACHE_TTL per (rights, scope, days) while the SLA engine has not run again:
         figures move only as mail arrives (one engine tick a minute), and a large team's take a second."""
         services = self.services
         rights = tuple(services.permissions.readable_mailboxes(person))
         row = services.db.execute("SELECT value FROM meta WHERE key = 'sla.evaluated_at'").fetchone()
-        key = (rights, team, person_id, days, row[0] if row else None)
+        key = (rights, team, person_id, days, people, row[0] if row else None)
         cached = self._cache.get(key)
         if cached is not None and now - cached[0] < CACHE_TTL:
             return cached[1]
         report = compute(services.db, services.config, now=now, rights=list(rights), team=team, person=person_id,
-                         days=days, policies=services.sla.policies)
+                         days=days, policies=services.sla.policies, people=people)
         if len(self._cache) >= CACHE_SIZE:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = (now, report)
@@ -285,3 +286,19 @@ def _charts(f: Any) -> dict[str, Any]:
 def make_app(services: "Services", **kwargs: Any) -> Dashboard:
     """The dashboard for `mailroom serve` to mount under /dashboard/ (SCRIPT_NAME = /dashboard)."""
     return Dashboard(services, **kwargs)
+
+
+def mount(app: Callable[..., Iterable[bytes]], dashboard: Dashboard, prefix: str = "/dashboard"
+          ) -> Callable[..., Iterable[bytes]]:
+    """A WSGI app serving `dashboard` under `prefix` (SCRIPT_NAME = prefix) and everything else with `app`:
+    how `mailroom serve` adds the dashboard to its routes."""
+
+    def dispatch(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == prefix or path.startswith(prefix + "/"):
+            environ = {**environ, "SCRIPT_NAME": environ.get("SCRIPT_NAME", "") + prefix,
+                       "PATH_INFO": path[len(prefix):] or "/"}
+            return dashboard(environ, start_response)
+        return app(environ, start_response)
+
+    return dispatch

@@ -256,10 +256,11 @@ class Scope:
 # ── the figures ───────────────────────────────────────────────────────────────────────────────
 def compute(db: Database, config: Config, *, now: datetime, rights: Iterable[str], team: str | None = None,
             person: str | None = None, days: int = 7, policies: Policies | None = None,
-            owners: dict[int, str | None] | None = None) -> Report:
+            owners: dict[int, str | None] | None = None, people: bool = True) -> Report:
     """Every figure of one report. `owners` (customer id → person id) gives the customers' effective
-    owners when the caller has them; else they are looked up (`bot.inference`) for the customers of
-    open items in scope.
+    owners when the caller has them; else they are looked up (`bot.customers.inference`) for the
+    customers of open items in scope — with `people=False` (no per-person table; `people` is then
+    empty), only for the customers waiting longest.
 
     A person's report: first responses they wrote; clocks, breaches, open items and inquiries of the
     customers they own. A team's: its mailboxes' mail, its members' (and manager's) rules and handovers."""
@@ -268,8 +269,11 @@ def compute(db: Database, config: Config, *, now: datetime, rights: Iterable[str
     register_functions(db.conn)
     figures = Figures()
     open_rows = _open_items(db, scope)
-    if owners is None:
+    if owners is None and (people or person is not None):
         owners = _owners(db, config, {row["customer_id"] for row in open_rows if row["customer_id"] is not None}, now)
+    elif owners is None:  # the customers waiting longest are the only ones whose owner is shown
+        longest = _waiting_longest(open_rows, int(scope.now.timestamp()), {})
+        owners = _owners(db, config, {w.customer_id for w in longest if w.customer_id is not None}, now)
     if person is not None:
         open_rows = [row for row in open_rows if owners.get(row["customer_id"]) == person]
     answered = _first_responses(db, scope, policies)
@@ -296,7 +300,7 @@ def compute(db: Database, config: Config, *, now: datetime, rights: Iterable[str
             setattr(figures.rules, key, getattr(figures.rules, key) + value)
     figures.rules.collisions = _collisions(db, scope)
     figures.handovers = _handovers(db, scope)
-    figures.people = _people(scope, answered, open_rows, owners, by_person)
+    figures.people = _people(scope, answered, open_rows, owners, by_person) if people else []
     return Report(period=scope.period, figures=figures)
 
 

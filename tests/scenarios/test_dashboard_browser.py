@@ -17,7 +17,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 
 from bot.report.access import issue_link
-from bot.report.dashboard import Dashboard
+from bot.report.dashboard import Dashboard, mount
 from bot.report.figures import compute
 from bot.services import Services
 from tests.conftest import ROOT
@@ -73,16 +73,11 @@ def site(demo_services: Services, tmp_path: Path) -> Iterator[Site]:
                             "JOIN messages m ON m.id = i.message JOIN customers c ON c.id = m.customer_id "
                             "WHERE i.closed_at IS NULL AND c.name LIKE '%华通%' LIMIT 1)",
                             ["<script>document.title='pwned'</script><b>RFQ</b>"])
-    app = Dashboard(services)
+    def others(environ: dict[str, Any], start_response: Any) -> Any:  # the rest of `mailroom serve`
+        start_response("404 Not Found", [("Content-Length", "0")])
+        return [b""]
 
-    def mounted(environ: dict[str, Any], start_response: Any) -> Any:
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith("/dashboard"):
-            start_response("404 Not Found", [("Content-Length", "0")])
-            return [b""]
-        environ["SCRIPT_NAME"], environ["PATH_INFO"] = "/dashboard", path[len("/dashboard"):] or "/"
-        return app(environ, start_response)
-
+    mounted = mount(others, Dashboard(services))
     server = make_server("127.0.0.1", 0, mounted, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

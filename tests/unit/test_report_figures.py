@@ -232,3 +232,9 @@ def test_first_responses_by_reads_the_same_answers_as_the_digest(demo_services: 
         digest = sorted(first_responses(services.db, boxes, since, now))
         report = sorted((m, s, r) for m, s, r, _ in first_responses_by(services.db, boxes, since, now))
         assert report == digest
+
+
+def test_without_the_people_table_the_other_figures_are_the_same(built: Factory) -> None:
+    full = report(built, team="sales").figures
+    lean = report(built, team="sales", people=False).figures
+    assert lean.people == [] and lean.model_copy(update={"people": full.people}) == full
