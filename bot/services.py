@@ -1,6 +1,7 @@
 """Everything a handler may use, built once per process from the config and the clock."""
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -11,6 +12,12 @@ from bot.core.permissions import Permissions
 from bot.mail.archive import Archive
 from bot.schema import open_archive
 from bot.store.audit import AuditLog
+
+if TYPE_CHECKING:  # built on first use: a command that needs none of them never imports them
+    from bot.customers.matching import CustomerIndexCache
+    from bot.rules.engine import RulesEngine
+    from bot.search.service import SearchService
+    from bot.sla.engine import SlaEngine
 
 
 class Services:
@@ -35,26 +42,26 @@ class Services:
         return AuditLog(self.db, self.clock)
 
     @cached_property
-    def sla(self) -> "SlaEngine":  # noqa: F821 - imported lazily: the engine is only built when used
+    def sla(self) -> "SlaEngine":
         from bot.sla.engine import SlaEngine
 
         return SlaEngine(self.db, self.config, self.directory)
 
     @cached_property
-    def search(self) -> "SearchService":  # noqa: F821 - imported lazily: built when first used
+    def search(self) -> "SearchService":
         from bot.search.service import SearchService
 
         return SearchService(self.db, self.config, self.directory, self.permissions, self.clock, self.audit)
 
     @cached_property
-    def customer_index(self) -> "CustomerIndexCache":  # noqa: F821 - imported lazily: built when first used
+    def customer_index(self) -> "CustomerIndexCache":
         """The customer matcher (/owner, /assign, …): new customers appended, rebuilt when one changes."""
         from bot.customers.matching import CustomerIndexCache
 
         return CustomerIndexCache(self.db, free_mail=frozenset(self.directory.free_mail))
 
     @cached_property
-    def rules(self) -> "RulesEngine":  # noqa: F821 - imported lazily: built when first used
+    def rules(self) -> "RulesEngine":
         """The guide's mail rules: categories, CC rule, naming, routing, collisions, pool."""
         from bot.rules.engine import RulesEngine
 

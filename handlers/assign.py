@@ -1,5 +1,7 @@
 """/assign: make a person the explicit owner of a customer (leads, managers, admins); audited, with history."""
 
+from typing import Any
+
 from bot.chat.commands import Request, UsageError, command
 from bot.core.config import Person
 from bot.core.directory import Directory
@@ -43,7 +45,7 @@ def assign(request: Request) -> Reply:
     db, directory = services.db, services.directory
     before_id, before_source = effective_owner(db, directory, customer.id, now=now)
     explicit = owner_of(db, customer.id)
-    previous = {"owner": _ref(directory, before_id), "source": before_source}
+    previous: dict[str, Any] = {"owner": _ref(directory, before_id), "source": before_source}
     if explicit is not None and explicit.person_id == person.id:
         return Reply(
             command="assign",

@@ -300,9 +300,9 @@ def cross_check(config: Config) -> list[str]:
                 problems.append(f"people.{i}.teams.{j}: unknown team {team!r}")
         if person.backup and person.backup not in person_ids:
             problems.append(f"people.{i}.backup: unknown person {person.backup!r}")
-    for i, team in enumerate(config.teams):
-        if team.manager and team.manager not in person_ids:
-            problems.append(f"teams.{i}.manager: unknown person {team.manager!r}")
+    for i, configured in enumerate(config.teams):
+        if configured.manager and configured.manager not in person_ids:
+            problems.append(f"teams.{i}.manager: unknown person {configured.manager!r}")
     for address, rights in config.permissions.items():
         if address not in mailbox_addresses:
             problems.append(f"permissions.{address}: {address!r} is not a configured mailbox")

@@ -5,6 +5,7 @@ A customer is known by its domains; at free-mail providers (gmail.com, qq.com, â
 
 import json
 import re
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -152,7 +153,7 @@ def _set_crm_owner(db: Database, customer_id: int, person_id: str, now: str) -> 
     )
 
 
-def customer_row(db: Database, customer_id: int) -> dict[str, object] | None:
+def customer_row(db: Database, customer_id: int) -> dict[str, Any] | None:
     row = db.execute("SELECT * FROM customers WHERE id = ?", [customer_id]).fetchone()
     if row is None:
         return None

@@ -107,8 +107,8 @@ def customer_facts(services: Any, customer_id: int, *, now: datetime) -> OwnerFa
     row = customer_row(db, customer_id)
     if row is None:
         raise LookupError(f"no customer {customer_id}")
-    customer = CustomerRef(id=customer_id, name=str(row["name"]), domains=list(row["domains"]),  # type: ignore[arg-type]
-                           aliases=list(row["aliases"]))  # type: ignore[arg-type]
+    customer = CustomerRef(id=customer_id, name=str(row["name"]), domains=list(row["domains"]),
+                           aliases=list(row["aliases"]))
     owner_id, source = effective_owner(db, directory, customer_id, now=now)
     facts = OwnerFacts(customer=customer, owner=person_ref(directory, owner_id), backup=None, source=source)
     if owner_id and owner_id in directory.people and directory.people[owner_id].backup:

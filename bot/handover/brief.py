@@ -41,13 +41,13 @@ _SENDERS = """
 def waiting_threads(services: "Services", customer_id: int, now: datetime) -> list[dict[str, Any]]:
     """The customer's threads that wait on us: the last human message is theirs and is more than a bare
     "thanks, we will check" (the SLA engine's own test), newest first, with age and SLA state."""
-    threads = [
+    threads: list[dict[str, Any]] = [
         {"id": t.id, "subject": t.subject, "waiting_since": t.last_inbound,
          "age": format_duration(now - parse_instant(t.last_inbound)), "mailboxes": t.mailboxes,
          "sla": None, "sla_kind": None}
         for t in waiting_threads_of(services.db, customer_id)
     ]
-    states = services.sla.thread_states([t["id"] for t in threads], now)
+    states = services.sla.thread_states([int(t["id"]) for t in threads], now)
     for thread in threads:
         state = states.get(thread["id"]) or {}
         thread["sla"], thread["sla_kind"] = state.get("state"), state.get("kind")
@@ -58,7 +58,7 @@ def contacts(db: Any, customer_id: int) -> list[dict[str, Any]]:
     """CRM contacts first, then the addresses the customer actually writes from, newest first."""
     row = customer_row(db, customer_id) or {}
     found: dict[str, dict[str, Any]] = {}
-    for address in row.get("contacts", []) or []:  # type: ignore[union-attr]
+    for address in row.get("contacts", []) or []:
         found[str(address).lower()] = {"address": str(address).lower(), "name": "", "messages": 0, "last": None,
                                        "crm": True}
     for address, name, count, last in db.execute(_SENDERS, [customer_id, CONTACTS_SHOWN * 2]).fetchall():
@@ -75,7 +75,7 @@ def customer_section(services: "Services", customer_id: int, receiver: "Person",
     last = dict(services.db.execute(
         "SELECT direction, max(date) FROM messages WHERE customer_id = ? AND auto_submitted = 0 AND is_bounce = 0 "
         "AND is_list = 0 AND direction IN ('inbound', 'outbound') GROUP BY direction", [customer_id]).fetchall())
-    roles = {m.address: m.role for m in services.config.mailboxes}
+    roles: dict[str, str] = {m.address: m.role for m in services.config.mailboxes}
     readable = set(services.permissions.readable_mailboxes(receiver))
     milestones = []
     for milestone in latest_per_kind(customer_milestones(services.db, customer_id, now=now, roles=roles)):

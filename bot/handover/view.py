@@ -32,7 +32,7 @@ def preview_reply(services: "Services", planned: domain.Handover, now: datetime)
     zone = services.config.organization.timezone
     domain.refresh_sla(services, now)
     alerts = pending_alerts(services.db, planned.customer_ids)
-    details = []
+    details: list[dict[str, Any]] = []
     for customer in planned.customers:
         details.append({
             "customer": {"id": customer.id, "name": customer.name},

@@ -33,7 +33,7 @@ from bot.mail.imap_connect import (
     resolve_folders,
 )
 from bot.mail.parse import ParsedMail
-from bot.mail.parse_helper import batched, parsed_batches, rare_collections
+from bot.mail.parse_helper import Raws, batched, parsed_batches, rare_collections
 
 BATCH_SIZE = 200
 """Messages per UID FETCH and per transaction: bounds memory, and what a crash can make us fetch again."""
@@ -237,11 +237,11 @@ class MailboxSync:
             self.progress.end()
         return result
 
-    def _fetched(self, box: BaseMailBox, uids: list[int]) -> Iterator[tuple[list[int], list[tuple[int, bytes]]]]:
+    def _fetched(self, box: BaseMailBox, uids: list[int]) -> Iterator[tuple[list[int], Raws]]:
         for batch in batched(uids, self.batch_size):
             if self.stop is not None and self.stop.is_set():
                 return
-            yield batch, fetch_raw(box, batch)
+            yield batch, list(fetch_raw(box, batch))
 
     def _commit(self, folder: str, result: FolderResult, mails: list[tuple[int, ParsedMail]], uidvalidity: int,
                 last_uid: int) -> None:

@@ -345,7 +345,8 @@ def _walk_parts(msg: Message, defects: list[str]) -> tuple[str, list[Attachment]
         if payload is None:
             raw_payload = part.get_payload()
             payload = raw_payload.encode("utf-8", "surrogateescape") if isinstance(raw_payload, str) else b""
-        text = decode_bytes(payload, part.get_content_charset(), defects, f"{ctype} part")
+        text = decode_bytes(payload if isinstance(payload, bytes) else b"", part.get_content_charset(), defects,
+                            f"{ctype} part")
         (plain if ctype == "text/plain" else markup).append(text)
     if plain:
         body = "\n\n".join(t.strip() for t in plain)

@@ -468,7 +468,7 @@ def _load(db: Database, ref: str) -> tuple[int, str, str, str | None] | None:
     else:
         row = db.execute("SELECT id, message_id, subject, category FROM messages WHERE message_id = ?",
                          [key.strip("<>")]).fetchone()
-    return tuple(row) if row else None  # type: ignore[return-value]
+    return tuple(row) if row else None
 
 
 def _names(attachments: str) -> list[str]:

@@ -158,7 +158,7 @@ class CollisionChecker:
         if record is None:
             return None
         candidates: list[tuple[int, str]] = []
-        for domain in record["domains"]:  # type: ignore[union-attr]
+        for domain in record["domains"]:
             for parent in parent_domains(str(domain))[1:]:
                 for (found,) in self.db.execute("SELECT customer_id FROM customer_keys WHERE key = ?", [parent]):
                     candidates.append((found, f"same domain {parent}"))

@@ -231,13 +231,13 @@ def _resolve(model: RulesModel, config: Config, directory: Directory, problems: 
             names = [entry] if isinstance(entry, str) else list(entry)
             addresses = []
             for j, name in enumerate(names):
-                mailbox = directory.mailbox_by_name(name)
-                if mailbox is None:
+                named = directory.mailbox_by_name(name)
+                if named is None:
                     if given is not None:  # the defaults may name mailboxes an organisation does not have
                         key = f"rules.cc.milestones.{milestone}.{i}" + (f".{j}" if not isinstance(entry, str) else "")
                         problems.append(f"{key}: {name!r} is not a configured mailbox")
                     continue
-                addresses.append(mailbox.address)
+                addresses.append(named.address)
             if addresses:
                 requirements.append(tuple(dict.fromkeys(addresses)))
         required[milestone] = requirements

@@ -9,7 +9,7 @@ from bot.core.config import Person
 from bot.core.display import short_mailbox
 from bot.core.durations import format_duration, parse_duration
 from bot.core.errors import CommandError
-from bot.core.permissions import has_role
+from bot.core.permissions import Right, has_role
 from bot.sla.away import clear_away, set_away
 from bot.sla.items import Item
 from bot.sla.view import local, parse_item_id
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 MAX_SNOOZE = timedelta(days=14)
 
 
-def load_item(services: "Services", person: Person, text: str, now: datetime, *, right: str = "read") -> Item:
+def load_item(services: "Services", person: Person, text: str, now: datetime, *, right: Right = "read") -> Item:
     """The item `text` names, if the person may see it (else the same answer as for a missing one)."""
     item_id = parse_item_id(text)
     if item_id is None:

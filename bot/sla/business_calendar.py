@@ -44,11 +44,11 @@ def parse_spans(spans: list[str]) -> list[tuple[int, int]]:
         h2, m2 = (int(x) for x in end.split(":"))
         parsed.append((h1 * 60 + m1, h2 * 60 + m2))
     merged: list[tuple[int, int]] = []
-    for start, end in sorted(parsed):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+    for opens, closes in sorted(parsed):
+        if merged and opens <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], closes))
         else:
-            merged.append((start, end))
+            merged.append((opens, closes))
     return merged
 
 

@@ -389,7 +389,7 @@ def _clock_tables(db: Database, policies: Policies, now_s: int) -> dict[tuple[st
     for number, clock in enumerate(numbered, start=1):
         pieces = clock.calendar.pieces(lo, hi, (clock.warn, clock.seconds, clock.escalate))
         if pieces:
-            rows = [(number, *piece) for piece in pieces]
+            rows: list[tuple[int | None, ...]] = [(number, *piece) for piece in pieces]
             rows.append((number, hi + 1, None, None, None, None, None, None))  # later starts: no piece
             db.conn.executemany("INSERT INTO temp.sla_piece VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 

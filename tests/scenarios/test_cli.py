@@ -2,18 +2,10 @@
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import DATA, ROOT
-
-
-def mailroom(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=120,
-                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+from tests.conftest import DATA
+from tests.fakes.cli import mailroom
 
 
 def test_init_import_stats_doctor(tmp_path: Path) -> None:

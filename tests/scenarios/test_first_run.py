@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tests.scenarios.test_cli import mailroom
+from tests.fakes.cli import mailroom
 
 NOW = "2026-03-02T09:00:00+08:00"
 

@@ -39,7 +39,7 @@ def test_first_command_runs_the_demo(fresh_clone: Path) -> None:
     assert "Acme Trading GmbH" in done.stdout
     where = subprocess.run([str(fresh_clone / ".venv/bin/python"), "-c",
                             "import sys, bot; print(sys.prefix); print(bot.__file__)"],
-                           capture_output=True, text=True, check=True, cwd="/").stdout.split()
+                           capture_output=True, text=True, check=True, cwd="/", env=stock_env()).stdout.split()
     assert where == [str(fresh_clone / ".venv"), str(fresh_clone / "bot" / "__init__.py")]
 
 

@@ -2,8 +2,6 @@
 
 import json
 import sqlite3
-import subprocess
-import sys
 import threading
 from datetime import timedelta
 from email.message import EmailMessage
@@ -12,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.router import Router
 from bot.core.clock import Clock
 from bot.core.config import load_config
 from bot.core.reply import Reply
@@ -22,15 +19,15 @@ from bot.mail.importer import import_messages
 from bot.outbox import ConsoleChannel, alert_rows, deliver_pending, reply_of
 from bot.services import Services
 from bot.sla.alerts import enqueue_alerts
-from tests.conftest import DEMO_NOW, ROOT
+from tests.conftest import DEMO_NOW
+from tests.fakes.asking import ask
+from tests.fakes.cli import mailroom
 
 CHEN_CRM = {"深圳华通贸易有限公司", "Pacific Rim Imports LLC", "Ahmed Trading Est."}
 DONGFANG = "杭州东方机电"  # no owner in the CRM; chen answers its mail, so it is chen's by inference
 HUATONG, PACRIM, AHMED = "深圳华通贸易有限公司", "Pacific Rim Imports LLC", "Ahmed Trading Est."
 
 
-def ask(services: Services, text: str, who: str = "boss") -> Reply:
-    return Router(services).handle(text, services.directory.people[who])
 
 
 def cid(services: Services, name: str) -> int:
@@ -45,11 +42,6 @@ def audit_rows(services: Services) -> list[dict]:
     return list(reversed(services.audit.recent(500)))
 
 
-def mailroom(*args: str) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 # ── rights ─────────────────────────────────────────────────────────────────────────────────────

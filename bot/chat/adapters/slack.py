@@ -284,7 +284,7 @@ class SlackAdapter:
 
     # HTTP mode
     def handle_http(self, body: bytes, query: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
-        response = self.app.dispatch(BoltRequest(body=body.decode("utf-8"), query=query, headers=headers))
+        response = self.app.dispatch(BoltRequest(body=body.decode("utf-8"), query=query, headers=dict(headers)))
         out_headers = {k: v[0] for k, v in response.headers.items() if v}
         payload = response.body if isinstance(response.body, str) else json.dumps(response.body)
         return response.status, payload.encode("utf-8"), out_headers
