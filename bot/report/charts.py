@@ -11,12 +11,13 @@ import logging
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from pydantic import BaseModel
 
 from bot.report.figures import Figures, Report
@@ -85,7 +86,7 @@ def _sla_per_day(fig: Figure, f: Figures) -> str:
         ax.bar(x, [d.escalations for d in f.per_day], bottom=[d.breaches for d in f.per_day],
                color=STATE_COLOURS["escalated"], label="escalated", hatch="//", edgecolor="white")
         _day_ticks(ax, days)
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(loc="upper left")
     return f"SLA breaches and escalations per day ({f.breaches} / {f.escalations})"
 
@@ -126,7 +127,7 @@ def _open_by_age(fig: Figure, f: Figures) -> str:
         colours = [OKABE_ITO[c] for c in ("green", "sky", "orange", "vermillion", "purple")]
         bars = ax.bar([b.label for b in f.open_by_age], [b.count for b in f.open_by_age], color=colours)
         ax.bar_label(bars)
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("waiting for")
     return f"Open items by age ({total})"
 
@@ -209,7 +210,7 @@ def _people(fig: Figure, f: Figures) -> str:
         ax.barh([i - 0.2 for i in y], [p.breached_items for p in rows], height=0.4, color=STATE_COLOURS["breached"],
                 label="of which breached", hatch="//", edgecolor="white")
         ax.set_yticks(list(y), [_short(p.name) for p in rows])
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.legend(loc="outside lower center", ncols=2, fontsize=11)
     return "Who answers, who has waiting customers"
 
@@ -239,7 +240,7 @@ def chart_style() -> Any:
     """The charts' matplotlib settings (fonts, sizes), as a context manager."""
     import matplotlib
 
-    return matplotlib.rc_context(_style())
+    return matplotlib.rc_context(cast(Any, _style()))
 
 
 def render(report: Report, out_dir: Path, *, names: list[str] | None = None) -> list[Chart]:

@@ -157,9 +157,9 @@ class Dashboard:
         if parts == ["handovers"]:
             return self._render("handovers.html", {**context, "handovers": self._handovers(person)})
         if parts == ["rules"]:
-            team = None if has_role(person, "manager") else (person.teams[0] if person.teams else None)
-            report = self._report(person, now, days, team=team, people=True)
-            return self._render("rules.html", {**context, "scope_team": team}, report)
+            scope = None if has_role(person, "manager") else (person.teams[0] if person.teams else None)
+            report = self._report(person, now, days, team=scope, people=True)
+            return self._render("rules.html", {**context, "scope_team": scope}, report)
         raise Page(404, "No such page (or not one you may see).")
 
     def _render(self, template: str, context: dict[str, Any], report: Any = None) -> str:

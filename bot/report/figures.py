@@ -295,8 +295,8 @@ def compute(db: Database, config: Config, *, now: datetime, rights: Iterable[str
     figures.breaches = sum(d.breaches for d in figures.per_day)
     figures.escalations = sum(d.escalations for d in figures.per_day)
     by_person = _rules(db, scope)
-    for row in by_person.values():
-        for key, value in row.model_dump().items():
+    for checks in by_person.values():
+        for key, value in checks.model_dump().items():
             setattr(figures.rules, key, getattr(figures.rules, key) + value)
     figures.rules.collisions = _collisions(db, scope)
     figures.handovers = _handovers(db, scope)
@@ -491,10 +491,11 @@ def _rules(db: Database, scope: Scope) -> dict[str, RuleFigures]:
 
 def _collision_rows(db: Database, scope: Scope) -> dict[str, int]:
     counts: Counter[str] = Counter()
-    members = set(scope.people)
+    members: set[str | None] = set(scope.people)
     for writer, owner in _collisions_in_period(db, scope):
         for who in {writer, owner} & members:
-            counts[who] += 1
+            if who is not None:
+                counts[who] += 1
     return dict(counts)
 
 
