@@ -6,7 +6,7 @@ from bot.chat.commands import Request, UsageError, command
 from bot.core.config import Person
 from bot.core.directory import Directory
 from bot.core.errors import CommandError
-from bot.core.reply import Button, Reply, ReplyError, bullets, context, heading
+from bot.core.reply import Button, Reply, ReplyError, bullets, context, echo, heading
 from bot.customers.inference import effective_owner
 from bot.customers.ownership import history, owner_of, set_owner
 from bot.customers.report import customer_ref, person_ref
@@ -30,7 +30,7 @@ def assign(request: Request) -> Reply:
         return no_match_reply(request, customer_text, resolution, command="assign",
                               again=f"/assign {{name}} {person.id}")
     if resolution.status == "ambiguous":
-        message = f"Several customers match “{customer_text}”; nothing changed. Which one?"
+        message = f"Several customers match “{echo(customer_text)}”; nothing changed. Which one?"
         return Reply(
             command="assign",
             blocks=[heading(message), bullets([f"{m.customer.name} (score {m.score:g})" for m in resolution.matches])],
@@ -110,7 +110,7 @@ def _customer_and_person(request: Request, args: list[str]) -> tuple[str, Person
             if person is not None:
                 return " ".join(args[:-n]), person
     known = ", ".join(sorted(directory.people))
-    raise CommandError(f"No person “{args[-1]}” in Mailroom's people list (known: {known}).", code="unknown_person")
+    raise CommandError(f"No person “{echo(args[-1])}” in Mailroom's people list (known: {known}).", code="unknown_person")
 
 
 def _ref(directory: Directory, person_id: str | None) -> dict[str, str] | None:

@@ -26,6 +26,8 @@ def import_(app: AppContext, path: str, mailbox: str | None, folder: str, worker
 
     app.creates_archive = True
     services = app.services
+    for line in app.startup_warnings():
+        click.echo(line, err=True)
     if mailbox:
         resolved = services.directory.mailbox_for(mailbox)
         if resolved is None:

@@ -36,7 +36,8 @@ class MailroomGroup(click.Group):
 @click.option("--config", "config_path", metavar="PATH",
               help="Config file (default: $MAILROOM_CONFIG, ./mailroom.toml, ./config/mailroom.toml).")
 @click.option("--now", envvar="MAILROOM_NOW", metavar="ISO8601",
-              help="Fix the clock for this run (also $MAILROOM_NOW), e.g. 2026-03-02T09:00:00+08:00.")
+              help="Fix the clock for this run (also $MAILROOM_NOW), e.g. 2026-03-02T09:00:00+08:00; "
+                   "years 1970-2100.")
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 @click.version_option(package_name="mailroom")
 @click.pass_context
@@ -47,9 +48,15 @@ def cli(ctx: click.Context, config_path: str | None, now: str | None, verbose: b
     ctx.obj = AppContext(config_path, now)
 
 
+<<<<<<< HEAD
 for command in (setup.init, archive.import_, archive.stats, doctor.doctor, chat.ask, chat.chat, setup.demo,
                 audit.audit, sync.sync, run.serve, run.run, sla.sla, search.search, search.reindex,
                 rules.rules, rules.categories, report.report):
+=======
+for command in (setup.init, archive.import_, archive.stats, doctor.doctor, doctor.rights, chat.ask, chat.chat,
+                setup.demo, audit.audit, sync.sync, run.serve, run.run, sla.sla, search.search, search.reindex,
+                rules.rules, rules.categories):
+>>>>>>> main
     cli.add_command(command)
 
 

@@ -99,3 +99,12 @@ def context(text: str) -> Block:
 
 def failure(command: str, code: str, message: str, **data: Any) -> Reply:
     return Reply(command=command, text=message, error=ReplyError(code=code, message=message), data=data)
+
+
+ECHO_LIMIT = 80
+
+
+def echo(text: str, limit: int = ECHO_LIMIT) -> str:
+    """What someone typed, quoted back in a reply: one line, at most `limit` characters (… when cut)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -15,8 +15,9 @@ from pydantic import BaseModel
 
 from bot.core.clock import iso, parse_instant
 from bot.core.config import Person
+from bot.core.crm import find_owner
 from bot.core.directory import Directory
-from bot.customers.book import customer_row
+from bot.customers.book import crm_row, customer_row
 from bot.customers.inference import effective_owner, inferred_candidates
 from bot.customers.matching import CustomerRecord, Match
 from bot.customers.ownership import history, owner_of
@@ -69,6 +70,12 @@ class OwnerFacts(BaseModel):
     open_threads: list[OpenThread] = []
     open_count: int = 0
     history: list[dict[str, Any]] = []
+    crm_owner_unknown: str | None = None
+    """The owner the CRM export names when that is not a configured person (else None)."""
+    crm_read_at: str | None = None
+    """When the CRM export that says so was read (the CRM's own date, when it has one, is `since`)."""
+    crm_dated: bool = False
+    """True when `since` is the CRM's own date column, not the day Mailroom read the export."""
 
 
 def person_ref(directory: Directory, person_id: str | None) -> PersonRef | None:
@@ -132,7 +139,32 @@ def customer_facts(services: Any, customer_id: int, *, now: datetime) -> OwnerFa
         thread.sla = states.get(thread.id)
     facts.open_threads, facts.open_count = threads, len(threads)
     facts.history = history(db, customer_id)
+    crm = crm_row(db, customer_id)
+    if crm is not None:
+        facts.crm_read_at = str(crm["read_at"])
+        facts.crm_dated = bool(crm["owner_since"]) and facts.source == "crm"
+        if crm["owner"] and find_owner(str(crm["owner"]), list(directory.people.values())) is None:
+            facts.crm_owner_unknown = str(crm["owner"])
     return facts
+
+
+def crm_known_from(facts: OwnerFacts, zone: str) -> str:
+    """'CRM export (owner since 2025-03-01)' when the export has its own date column, else
+    'CRM export (read 2026-12-03)': the day Mailroom read it — not the day the customer became theirs."""
+    def day(text: str | None) -> str:
+        return parse_instant(text).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d") if text else "?"
+
+    if facts.crm_dated:
+        return f"CRM export (owner since {day(facts.since)})"
+    return f"CRM export (read {day(facts.crm_read_at or facts.since)})"
+
+
+def crm_unknown_owner_line(facts: OwnerFacts) -> str | None:
+    """The CRM names someone Mailroom does not know: say so instead of 'nobody'."""
+    if not facts.crm_owner_unknown:
+        return None
+    return (f"the CRM names {facts.crm_owner_unknown}, who is not in Mailroom's people list "
+            "(add them to [[people]] in the config, or /assign sets an owner)")
 
 
 def open_threads(db: Any, customer_id: int) -> list[OpenThread]:

@@ -1,12 +1,14 @@
 """What the rules found: checks (kept or not, for the digest) and violations (with evidence), and the
-private nudges that tell people — at most one per thread, person and kind of rule.
+private nudges that tell people — few and batched.
 
 Nudges are alerts in the SLA feature's outbox (`bot.outbox.enqueue`): rows delivered through every
-configured channel with retries, unique per key. The key is the once-per-thread guarantee:
-`rules:naming:<thread>:<person>` for subject and file names, `rules:cc:<thread>:<person>` for missing
-CCs, `rules:gap:<thread>:<person>` for CC gaps, `rules:collision:<customer>:<owner>:<other>:<to>`.
-A violation remembers the key that covered it in `notice` (or 'stale' for mail too old to bother
-anyone about, 'none' when there is nobody to tell).
+configured channel with retries, unique per key. A thread is told about once per person and kind of rule
+(its scope: `rules:naming:<thread>:<person>` for subject and file names, `rules:cc:<thread>:<person>` for
+missing CCs, `rules:gap:<thread>:<person>` for CC gaps, `rules:collision:<customer>:<owner>:<other>:<to>`).
+A nudge goes out at most once per person, kind of rule and local day (key `rules:<kind>:<day>:<person>`),
+batching what was found; what is found after it waits for the next day's. A violation remembers what
+covered it in `notice`: `<nudge key>|<thread scope>`, `covered:<thread scope>` when an earlier nudge told
+that thread already, 'stale' for mail too old to bother anyone about, 'none' when there is nobody to tell.
 """
 
 import json
@@ -14,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -120,7 +123,12 @@ def violations(db: Database, *, rule: str | None = None, person: str | None = No
 
 
 def notify(services: "Services", rules: Rules, now: datetime) -> int:
-    """Enqueue the private nudges for violations nobody was told about yet; returns alerts added."""
+    """Enqueue the private nudges for violations nobody was told about yet; returns alerts added.
+
+    Few and batched: at most one nudge per person, kind of rule and local day (`rules:<kind>:<day>:<person>`),
+    holding everything found for them in this round; a thread (a customer pair, for collisions) is told
+    about once. Findings beyond that stay recorded — in `mailroom rules` and the daily digest — and are
+    marked with the nudge (or earlier notice) that covered them."""
     db, directory = services.db, services.directory
     rows = db.execute(
         "SELECT v.id, v.message_id, v.thread_id, v.rule, v.person_id, v.customer_id, v.expected, v.evidence, v.at, "
@@ -131,9 +139,12 @@ def notify(services: "Services", rules: Rules, now: datetime) -> int:
         return 0
     oldest = iso(now - rules.model.notify_max_age)
     grace = iso(now - rules.cc.gap_grace)
+    day = now.astimezone(ZoneInfo(services.config.organization.timezone)).strftime("%Y-%m-%d")
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     targets: dict[str, str] = {}
     marks: list[tuple[str, int]] = []
+    told = _told_threads(db)
+    sent_today = {r[0] for r in db.execute("SELECT key FROM sla_alerts WHERE key LIKE ?", [f"rules:%:{day}:%"])}
     for r in rows:
         v = {"id": r[0], "message_id": r[1], "thread_id": r[2], "rule": r[3], "person": r[4], "customer_id": r[5],
              "expected": r[6], "evidence": json.loads(r[7] or "{}"), "at": r[8], "subject": r[10] or "",
@@ -147,12 +158,18 @@ def notify(services: "Services", rules: Rules, now: datetime) -> int:
         if not recipients:
             marks.append(("none", v["id"]))
             continue
-        keys = []
-        for person_id, key in recipients:
-            groups[key].append(v)
-            targets[key] = person_id
-            keys.append(key)
-        marks.append((keys[0], v["id"]))
+        fresh = [(p, scope) for p, scope in recipients if scope not in told]
+        if not fresh:
+            marks.append((f"covered:{recipients[0][1]}", v["id"]))  # this thread was told before
+            continue
+        keys = [f"rules:{RULE_KIND[v['rule']]}:{day}:{person_id}" for person_id, _scope in fresh]
+        if all(key in sent_today for key in keys):
+            continue  # today's nudge went out already: this one waits for tomorrow's
+        for key, (person_id, _scope) in zip(keys, fresh, strict=True):
+            if key not in sent_today:
+                groups[key].append(v)
+                targets[key] = person_id
+        marks.append((f"{keys[0]}|{fresh[0][1]}", v["id"]))
     added = 0
     with write_transaction(db):
         for key, found in groups.items():
@@ -166,7 +183,21 @@ def notify(services: "Services", rules: Rules, now: datetime) -> int:
     return added
 
 
+RULE_KIND = {"subject_convention": "naming", "quotation_name": "naming", "missing_cc": "cc", "cc_gap": "gap",
+             "collision": "collision"}
+"""Nudges are limited per kind of rule: a mail with a bad subject and a bad file name is one naming nudge."""
+
+
+def _told_threads(db: Database) -> set[str]:
+    """The scopes (`rules:naming:<thread>:<person>` …) some earlier nudge already covered."""
+    told: set[str] = set()
+    for (notice,) in db.execute("SELECT DISTINCT notice FROM rule_violations WHERE notice LIKE 'rules:%|%'"):
+        told.add(notice.split("|", 1)[1])
+    return told
+
+
 def _recipients(db: Database, directory: Directory, v: dict[str, Any], now: datetime) -> list[tuple[str, str]]:
+    """(person, scope) pairs: who is told, and the thread (or customer pair) the telling covers."""
     rule, person, thread = v["rule"], v["person"], v["thread_id"]
     if rule in ("subject_convention", "quotation_name"):
         return [(person, f"rules:naming:{thread}:{person}")] if person in directory.people else []

@@ -25,6 +25,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 
+<<<<<<< HEAD
 from bot.chat.adapters.base import (
     ChatBot,
     Target,
@@ -34,6 +35,10 @@ from bot.chat.adapters.base import (
     text_part_sent,
     unsent_target,
 )
+=======
+from bot.chat.adapters.base import ChatBot, UndeliverableError, unsent_target
+from bot.chat.adapters.chunks import pack_lines, wrap_split
+>>>>>>> main
 from bot.chat.settings import PlatformSettings, secret
 from bot.core.errors import MailroomError
 from bot.core.reply import Block, Reply
@@ -63,24 +68,9 @@ def _cut(text: str, limit: int) -> str:
 
 def _section(text: str) -> list[dict[str, Any]]:
     """One or more section blocks: a long text is split at line ends into 3,000-character pieces."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > SECTION_CHARS:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:SECTION_CHARS])
-            line = line[SECTION_CHARS:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > SECTION_CHARS:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        pieces.append(current)
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces if piece.strip()]
+    lines = [piece for line in text.split("\n") for piece in wrap_split(line, "", "", SECTION_CHARS, len)]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+            for piece in pack_lines(lines, SECTION_CHARS, len) if piece.strip()]
 
 
 def _block(block: Block) -> list[dict[str, Any]]:
