@@ -48,15 +48,9 @@ def cli(ctx: click.Context, config_path: str | None, now: str | None, verbose: b
     ctx.obj = AppContext(config_path, now)
 
 
-<<<<<<< HEAD
-for command in (setup.init, archive.import_, archive.stats, doctor.doctor, chat.ask, chat.chat, setup.demo,
-                audit.audit, sync.sync, run.serve, run.run, sla.sla, search.search, search.reindex,
-                rules.rules, rules.categories, report.report):
-=======
 for command in (setup.init, archive.import_, archive.stats, doctor.doctor, doctor.rights, chat.ask, chat.chat,
                 setup.demo, audit.audit, sync.sync, run.serve, run.run, sla.sla, search.search, search.reindex,
-                rules.rules, rules.categories):
->>>>>>> main
+                rules.rules, rules.categories, report.report):
     cli.add_command(command)
 
 

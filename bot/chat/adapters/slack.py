@@ -25,7 +25,6 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 
-<<<<<<< HEAD
 from bot.chat.adapters.base import (
     ChatBot,
     Target,
@@ -35,10 +34,7 @@ from bot.chat.adapters.base import (
     text_part_sent,
     unsent_target,
 )
-=======
-from bot.chat.adapters.base import ChatBot, UndeliverableError, unsent_target
 from bot.chat.adapters.chunks import pack_lines, wrap_split
->>>>>>> main
 from bot.chat.settings import PlatformSettings, secret
 from bot.core.errors import MailroomError
 from bot.core.reply import Block, Reply
