@@ -15,6 +15,7 @@ from bot.store.audit import AuditLog
 
 if TYPE_CHECKING:  # built on first use: a command that needs none of them never imports them
     from bot.customers.matching import CustomerIndexCache
+    from bot.mail.visibility import Visibility
     from bot.rules.engine import RulesEngine
     from bot.search.service import SearchService
     from bot.sla.engine import SlaEngine
@@ -29,6 +30,13 @@ class Services:
         self.directory = Directory(config)
         self.db = db if db is not None else open_archive(config.archive_path, create=create)
         self.permissions = Permissions(self.directory)
+
+    @cached_property
+    def visibility(self) -> "Visibility":
+        """The one choke point for mail facts (bot/mail/visibility.py)."""
+        from bot.mail.visibility import Visibility
+
+        return Visibility(self.permissions)
 
     @cached_property
     def archive(self) -> Archive:

@@ -87,7 +87,7 @@ def _start(request: Request) -> Reply:
     planned = domain.plan(services, request.person, giver_id, receiver, customer_ids, reason=reason)
     if yes:
         return view.confirmed_reply(services, domain.confirm(services, request.person, planned.id), request.now)
-    return view.preview_reply(services, planned, request.now)
+    return view.preview_reply(services, planned, request.now, request.person)
 
 
 def _options(args: list[str]) -> tuple[list[str], str | None, bool]:

@@ -23,6 +23,7 @@ from bot.customers.report import (
     open_threads,
     person_ref,
 )
+from bot.mail.visibility import hidden_note
 
 MINE = frozenset({"mine", "me", "my", "我的", "我"})
 LIST_SHOWN = 50
@@ -73,7 +74,7 @@ def owner(request: Request) -> Reply:
 def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     best = resolution.matches[0]
     now = request.now
-    facts = customer_facts(request.services, best.customer.id, now=now)
+    facts = customer_facts(request.services, best.customer.id, now=now, reader=request.person)
     zone = request.services.config.organization.timezone
     blocks = [
         heading(f"{facts.customer.name} — {_owner_line(facts)}"),
@@ -81,11 +82,13 @@ def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     ]
     if facts.open_threads:
         shown = [_thread_line(t, zone, now) for t in facts.open_threads[:OPEN_THREADS_SHOWN]]
-        more = facts.open_count - len(shown)
+        more = len(facts.open_threads) - len(shown)
         blocks.append(bullets(shown + ([f"… and {more} more"] if more > 0 else []),
                               title="Waiting on us (last message from the customer):"))
     if facts.crm_owner_unknown and facts.source != "none":
         blocks.append(context(f"Note: {crm_unknown_owner_line(facts)}"))
+    if facts.open_hidden:
+        blocks.append(context(hidden_note(facts.open_hidden, "open thread", more=bool(facts.open_threads))))
     if best.score < 100 or _raw(best.matched) != _raw(query):
         blocks.append(context(f"“{echo(query)}” matched {best.via} “{best.matched}” (score {best.score:g})"))
     data = {

@@ -45,7 +45,21 @@ def cli(ctx: click.Context, config_path: str | None, now: str | None, verbose: b
     """Mailroom: the shared mailboxes of an export factory, in the team chat."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_chat_sdks()
     ctx.obj = AppContext(config_path, now)
+
+
+CHAT_SDK_LOGGERS = ("slack_sdk", "slack_bolt", "telegram", "httpx", "httpcore", "urllib3")
+"""Their DEBUG records carry whole request bodies — the text of replies and alerts, subjects included."""
+
+
+def quiet_chat_sdks() -> None:
+    """`-v` is our own DEBUG: the chat SDKs stay at INFO, so no log line carries a message body (and with
+    it the subject of mail in a mailbox the log's reader may not read)."""
+    for name in CHAT_SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
 for command in (setup.init, archive.import_, archive.stats, doctor.doctor, doctor.rights, chat.ask, chat.chat,

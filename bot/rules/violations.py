@@ -24,6 +24,7 @@ from bot.core.clock import iso
 from bot.core.directory import Directory
 from bot.core.reply import Reply, bullets, context, heading
 from bot.customers.inference import effective_owner
+from bot.mail.visibility import Audience, hidden_note, message_mailboxes, thread_mailboxes
 from bot.outbox import Destination, enqueue
 from bot.rules.settings import Rules
 from bot.store.db import write_transaction
@@ -132,7 +133,7 @@ def notify(services: "Services", rules: Rules, now: datetime) -> int:
     db, directory = services.db, services.directory
     rows = db.execute(
         "SELECT v.id, v.message_id, v.thread_id, v.rule, v.person_id, v.customer_id, v.expected, v.evidence, v.at, "
-        "v.found_at, m.subject, c.name FROM rule_violations v LEFT JOIN messages m ON m.id = v.message "
+        "v.found_at, m.subject, c.name, v.message FROM rule_violations v LEFT JOIN messages m ON m.id = v.message "
         "LEFT JOIN customers c ON c.id = v.customer_id WHERE v.notice IS NULL ORDER BY v.id"
     ).fetchall()
     if not rows:
@@ -148,7 +149,7 @@ def notify(services: "Services", rules: Rules, now: datetime) -> int:
     for r in rows:
         v = {"id": r[0], "message_id": r[1], "thread_id": r[2], "rule": r[3], "person": r[4], "customer_id": r[5],
              "expected": r[6], "evidence": json.loads(r[7] or "{}"), "at": r[8], "subject": r[10] or "",
-             "customer": r[11] or "a customer"}
+             "customer": r[11] or "a customer", "message": r[12]}
         if (v["at"] or r[9]) < oldest:
             marks.append(("stale", v["id"]))
             continue
@@ -220,9 +221,20 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
     directory = services.directory
     first = found[0]
     rule = first["rule"]
-    subject = first["subject"] or "(no subject)"
+    # the choke point (bot/mail/visibility.py): a nudge names only mail its reader may read
+    person = directory.people.get(person_id)
+    audience = Audience.person(person) if person is not None else Audience(())
+    boxes = message_mailboxes(services.db, [v["message"] for v in found if v.get("message") is not None])
+    sieved = services.visibility.sieve(audience, found, lambda v: boxes.get(int(v.get("message") or 0), []))
+    readable = sieved.shown
+    subject = (readable[0]["subject"] or "(no subject)") if readable else ""
+    # A collision or a missing CC is told even about mail the reader may not read — who, which customer,
+    # which mailbox belongs in CC carry no mail text — while its threads' subjects go through the sieve.
+    # The other findings are the mail's own text (its subject, file names, a quoted message): counted only.
+    told = [v for v in found if v in readable or v["rule"] in ("collision", "missing_cc")]
+    hidden = len(found) - len(told)
     lines: list[str] = []
-    for v in found:
+    for v in told:
         if v["rule"] == "subject_convention":
             lines.append(f"Subject “{v['evidence'].get('subject', subject)}” → suggested: {v['expected']}")
         elif v["rule"] == "quotation_name":
@@ -234,7 +246,9 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
         elif v["rule"] == "cc_gap":
             lines.append(_gap_line(v))
         elif v["rule"] == "collision":
-            lines.extend(_collision_lines(directory, v, person_id))
+            lines.extend(_collision_lines(services, audience, v, person_id))
+    if hidden:
+        lines.append(hidden_note(hidden, "finding", more=bool(lines)))
     titles = {
         "subject_convention": "Naming convention (guide): please use these names next time",
         "quotation_name": "Naming convention (guide): please use these names next time",
@@ -242,12 +256,14 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
         "cc_gap": "A customer replied to mail the shared mailbox never saw",
         "collision": "Possible collision (撞单): two of us on one customer",
     }
-    blocks = [heading(titles[rule]), context(f"{first['customer']} · “{subject}”"), bullets(lines)]
+    blocks = [heading(titles[rule]), context(f"{first['customer']} · “{subject}”" if subject else first["customer"]),
+              bullets(lines)]
     if rule in ("missing_cc", "cc_gap"):
         blocks.append(context("Forward it to the shared mailbox so the archive and handovers keep it (交接不断档)."))
     return Reply(command="rules.nudge", blocks=blocks,
-                 data={"rules": [{"rule": v["rule"], "message_id": v["message_id"], "expected": v["expected"],
-                                  "thread_id": v["thread_id"]} for v in found], "person": person_id})
+                 data={"rules": [{"rule": v["rule"], "message_id": v["message_id"] if v in readable else None,
+                                  "expected": v["expected"], "thread_id": v["thread_id"]} for v in found],
+                       "person": person_id})
 
 
 def _gap_line(v: dict[str, Any]) -> str:
@@ -259,7 +275,8 @@ def _gap_line(v: dict[str, Any]) -> str:
             f"{v['expected'] or 'a shared mailbox'}: please forward it there.")
 
 
-def _collision_lines(directory: Directory, v: dict[str, Any], person_id: str) -> list[str]:
+def _collision_lines(services: "Services", audience: Audience, v: dict[str, Any], person_id: str) -> list[str]:
+    directory = services.directory
     e = v["evidence"]
     owner, other = v["expected"], v["person"]
     name = directory.people[owner].name if owner in directory.people else owner
@@ -272,8 +289,13 @@ def _collision_lines(directory: Directory, v: dict[str, Any], person_id: str) ->
         if facts:
             lines.append(f"{directory.people[who].name if who in directory.people else who}: first {facts['first']}, "
                          f"last {facts['last']}, {facts['messages']} message(s)")
-    for thread in e.get("threads", [])[:5]:
+    threads = e.get("threads", [])[:5]
+    where = thread_mailboxes(services.db, [t["id"] for t in threads])
+    shown = services.visibility.sieve(audience, threads, lambda t: where.get(t["id"], []))
+    for thread in shown.shown:
         lines.append(f"thread #{thread['id']}: {thread['subject']}")
+    if shown.hidden:
+        lines.append(hidden_note(shown.hidden, "thread", channel=audience.channel, more=bool(shown.shown)))
     lines.append("Please agree who follows up before anyone quotes twice." if person_id == other
                  else "Please agree with them who follows up before anyone quotes twice.")
     return lines

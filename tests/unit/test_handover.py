@@ -123,8 +123,14 @@ def test_preview_then_confirm(demo_services: Services) -> None:
 def test_yes_confirms_at_once_and_the_brief_goes_through_the_outbox(demo_services: Services) -> None:
     reply = ask(demo_services, "/handover chen lucy all --yes")
     assert reply.ok and reply.data["state"] == "done"
-    brief = reply.data["brief"]
-    assert brief["delivery"] == "outbox" and brief["sent_to"] == ["lucy", "boss"]
+    assert reply.data["brief"]["delivery"] == "outbox" and reply.data["brief"]["sent_to"] == ["lucy", "boss"]
+    boss_view = next(c for c in reply.data["brief"]["customers"] if c["customer"]["name"] == HUATONG)
+    boss_complaint = next(m for m in boss_view["milestones"] if m["kind"] == "complaint")
+    assert "hidden" not in boss_complaint  # the confirmation is boss's: a manager reads support@
+    # each recipient gets the brief as they may see it: lucy's is the one queued for her
+    lucy_key = next(k for k in reply.data["brief"]["keys"] if k.endswith(":lucy"))
+    row = demo_services.db.execute("SELECT id FROM sla_alerts WHERE key = ?", [lucy_key]).fetchone()
+    brief = reply_of(demo_services.db, row[0]).data
     huatong = next(c for c in brief["customers"] if c["customer"]["name"] == HUATONG)
     assert huatong["contacts"][0]["address"] == "zhangwei@huatong-trade.cn"
     assert huatong["last_inbound"] and huatong["last_outbound"]
@@ -151,8 +157,8 @@ def test_a_long_brief_goes_out_in_parts(demo_services: Services, monkeypatch: py
     monkeypatch.setattr("bot.handover.brief.CUSTOMERS_PER_MESSAGE", 3)
     reply = ask(demo_services, "/handover chen lucy all --yes")
     hid = reply.data["handover_id"]
-    assert reply.data["brief"]["keys"] == [f"handover:{hid}:brief1:lucy", f"handover:{hid}:brief1:boss",
-                                           f"handover:{hid}:brief2:lucy", f"handover:{hid}:brief2:boss"]
+    assert reply.data["brief"]["keys"] == [f"handover:{hid}:brief1:lucy", f"handover:{hid}:brief2:lucy",
+                                           f"handover:{hid}:brief1:boss", f"handover:{hid}:brief2:boss"]
     assert len(reply.data["brief"]["customers"]) == 4  # the whole brief stays in data
     channel = ConsoleChannel()
     deliver_pending(demo_services.db, [channel], demo_services.clock.now())

@@ -37,7 +37,7 @@ from bot.chat.adapters.base import (
 from bot.chat.adapters.chunks import pack_lines, wrap_split
 from bot.chat.settings import PlatformSettings, secret
 from bot.core.errors import MailroomError
-from bot.core.reply import Block, Reply
+from bot.core.reply import Block, Reply, inert
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,20 @@ TEXT_CHARS = 40000
 
 # ── rendering ───────────────────────────────────────────────────────────────────────────────
 def escape(text: str) -> str:
-    """The three characters Slack's mrkdwn requires escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Any text of a reply, made inert for mrkdwn: no control sequences (`inert`), and the three characters
+    Slack requires escaped — so no `<!channel>`, `<!here>`, `<@U…>`, `<#C…>` or `<url|label>` from mail is
+    ever live. Used for blocks and the top-level `text` alike."""
+    return inert(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: str) -> str:
+    """plain_text objects (headers, button labels) parse no markup; only control sequences go."""
+    return inert(text)
+
+
+def mentions(reply: Reply) -> str:
+    """Our own mentions (trusted, structured): live `<@U…>` for people with a Slack id, names otherwise."""
+    return " ".join(f"<@{m.slack}>" if m.slack else escape(m.name) for m in reply.mentions)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -71,7 +83,8 @@ def _section(text: str) -> list[dict[str, Any]]:
 
 def _block(block: Block) -> list[dict[str, Any]]:
     if block.type == "heading":
-        return [{"type": "header", "text": {"type": "plain_text", "text": _cut(block.text, HEADER_CHARS), "emoji": True}}]
+        return [{"type": "header", "text": {"type": "plain_text", "text": _cut(plain(block.text), HEADER_CHARS),
+                                            "emoji": True}}]
     if block.type == "text":
         return _section(escape(block.text))
     if block.type == "fields":
@@ -108,18 +121,22 @@ def render(reply: Reply) -> dict[str, Any]:
             element: dict[str, Any] = {
                 "type": "button",
                 "action_id": f"{BUTTON_ACTION}:{i}",
-                "text": {"type": "plain_text", "text": _cut(button.label, BUTTON_LABEL_CHARS), "emoji": True},
+                "text": {"type": "plain_text", "text": _cut(plain(button.label), BUTTON_LABEL_CHARS), "emoji": True},
                 "value": button.command[:BUTTON_VALUE_CHARS],
             }
             if button.style != "default":
                 element["style"] = button.style
             elements.append(element)
         button_blocks.append({"type": "actions", "elements": elements})
+    ping = mentions(reply)
+    if ping:
+        button_blocks.insert(0, {"type": "context", "elements": [{"type": "mrkdwn", "text": f"cc {ping}"}]})
     room = MAX_BLOCKS - len(button_blocks)
     if len(blocks) > room:
         blocks = blocks[: room - 1] + [{"type": "context", "elements": [
             {"type": "mrkdwn", "text": "… (cut to fit one Slack message; use --json in the CLI for all)"}]}]
-    return {"text": _cut(reply.text or " ", TEXT_CHARS), "blocks": blocks + button_blocks}
+    text = _cut(escape(reply.text or " "), TEXT_CHARS - len(ping) - 1)
+    return {"text": f"{text} {ping}" if ping else text, "blocks": blocks + button_blocks}
 
 
 # ── inbound ─────────────────────────────────────────────────────────────────────────────────
