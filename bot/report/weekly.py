@@ -6,8 +6,8 @@ report is queued once however many processes tick, and delivered once per platfo
 `sending` / `sent` rows), surviving restarts. A tick more than `CATCH_UP` after the time (the bot was
 down) skips that week rather than posting an old report.
 
-Rights: the team channel is read by every member, so the figures count only mailboxes every member may
-read (the same rule as SLA alerts); with no channel the report goes to the team's manager, on the
+Rights: the team channel is read by every member and the manager, so the figures count only mailboxes
+all of them may read (the choke point's `Audience.team`, as for SLA alerts); with no channel the report goes to the team's manager, on the
 manager's rights. Chart files live beside the archive, in `reports/`.
 """
 
@@ -56,12 +56,12 @@ def report_dir(services: "Services", name: str) -> Path:
 
 
 def team_rights(services: "Services", team_id: str) -> list[str]:
-    """Mailboxes every member of the team may read (what may be shown in the team's channel)."""
-    members = services.directory.members_of(team_id)
-    if not members:
-        return []
-    readable = [set(services.permissions.readable_mailboxes(p)) for p in members]
-    return [m for m in services.directory.mailboxes if all(m in r for r in readable)]
+    """Mailboxes every reader of the team's channel (its members and manager) may read: the choke point's
+    judgement of a channel post (`Audience.team`)."""
+    from bot.mail.visibility import Audience
+
+    audience = Audience.team(services.directory, team_id)
+    return [m for m in services.directory.mailboxes if services.visibility.may_read(audience, [m])]
 
 
 def report_reply(services: "Services", *, now: datetime, rights: list[str], team: str | None = None,

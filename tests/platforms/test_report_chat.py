@@ -157,3 +157,14 @@ def test_a_report_too_late_is_skipped_not_posted(demo_services: Services) -> Non
     now = demo_services.clock.now()
     assert enqueue_weekly_reports(demo_services, now) == 1
     assert enqueue_weekly_reports(demo_services, now + timedelta(hours=1)) == 0
+
+
+def test_a_team_channel_report_counts_only_what_every_reader_may_read(demo_services: Services) -> None:
+    from bot.report.weekly import team_rights
+
+    services = demo_services
+    assert team_rights(services, "sales") == ["inquiry@hengda-valves.com"]  # members + manager all read it
+    services.config.permissions["inquiry@hengda-valves.com"] = type(
+        next(iter(services.config.permissions.values())))(read=["amy", "li", "chen", "lucy"])
+    services.__dict__.pop("visibility", None)  # (the choke point caches rights per person)
+    assert team_rights(services, "sales") == []  # the manager (boss) may no longer read inquiry@
