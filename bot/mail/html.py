@@ -17,8 +17,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 SKIP = frozenset({"head", "script", "style", "title", "noscript", "template", "svg", "math", "iframe", "object",
                   "embed", "select", "-comment", "_comment", "!--", "#comment"})
 BLOCKS = frozenset(
-    "address article aside blockquote center dd details div dl dt fieldset figcaption figure footer form h1 h2 "
-    "h3 h4 h5 h6 header hr main nav ol p pre section summary table tbody tfoot thead ul caption".split()
+    ["address", "article", "aside", "blockquote", "center", "dd", "details", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "tfoot", "thead", "ul", "caption"]
 )
 CELLS = frozenset({"td", "th"})
 LINK_TARGET = re.compile(r"(?:https?|mailto):\S{1,300}", re.IGNORECASE)
@@ -26,7 +25,7 @@ MAX_LINK = 300
 _SPACE_RUN = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 
 
-PARAGRAPHS = frozenset("blockquote dl h1 h2 h3 h4 h5 h6 ol p pre table ul".split())
+PARAGRAPHS = frozenset(["blockquote", "dl", "h1", "h2", "h3", "h4", "h5", "h6", "ol", "p", "pre", "table", "ul"])
 """Blocks set apart by an empty line; other blocks, rows, list items and <br> start a new line."""
 
 
