@@ -82,7 +82,6 @@ JUNK: dict[str, bytes] = {
     "archive.zip": b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4,
     "empty.eml": b"",
     "random.bin": bytes((i * 7919 + 13) % 256 for i in range(4096)),
-    "notes.txt": "这不是邮件，只是一些笔记。\nJust notes, no header block at all.\n".encode(),
 }
 
 
@@ -99,6 +98,7 @@ def hostile_set() -> dict[str, bytes]:
         "rfc822.eml": self_rfc822(),
         "html.eml": hostile_html(),
         "folded.eml": folded_encoded_subject(),
+        "notes.txt": "这不是邮件，只是一些笔记。\nJust notes, no header block at all.\n".encode(),
     }
 
 
