@@ -5,7 +5,7 @@
 
 Three figures, each a ratio against a baseline measured in the same run:
 1. rendering one Reply for Slack (Block Kit), Telegram (HTML, split at 4,096) and WeCom (markdown, split at
-   2,048 bytes) — baseline: the console's plain text (`blocks_to_text` + `bot.adapters.console.render`);
+   2,048 bytes) — baseline: the console's plain text (`blocks_to_text` + `bot.chat.adapters.console.render`);
 2. opening a WeCom callback (msg_signature check + AES-256-CBC decrypt + XML parse) — baseline: the SHA-1
    signature alone;
 3. signed requests through the real `mailroom serve` routes on 127.0.0.1 (Slack /help command: signature
@@ -26,20 +26,20 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.adapters import console, slack, telegram, wecom  # noqa: E402
-from bot.adapters.base import ChatBot  # noqa: E402
-from bot.adapters.wecom_crypto import WecomCrypto, signature  # noqa: E402
-from bot.clock import Clock  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from bot.chat.adapters import console, slack, telegram, wecom  # noqa: E402
+from bot.chat.adapters.base import ChatBot  # noqa: E402
+from bot.chat.adapters.wecom_crypto import WecomCrypto, signature  # noqa: E402
+from bot.chat.platforms import Platforms  # noqa: E402
+from bot.chat.settings import PlatformSettings  # noqa: E402
+from bot.chat.web import WebServer  # noqa: E402
+from bot.core.clock import Clock  # noqa: E402
+from bot.core.config import load_config  # noqa: E402
+from bot.core.reply import Button, Reply, blocks_to_text, bullets, context, fields, heading  # noqa: E402
 from bot.demo.files import build_demo  # noqa: E402
-from bot.platforms import Platforms  # noqa: E402
-from bot.reply import Button, Reply, blocks_to_text, bullets, context, fields, heading  # noqa: E402
 from bot.services import Services  # noqa: E402
-from bot.settings import PlatformSettings  # noqa: E402
-from bot.web import WebServer  # noqa: E402
-from tests.chat_helpers import (  # noqa: E402
+from tests.fakes.chat_helpers import (  # noqa: E402
     WECOM_AES_KEY,
     WECOM_CORP,
     WECOM_TOKEN,

@@ -16,8 +16,8 @@ Measured in one run, on copies of the same archive:
   time the write lock is held is printed apart);
 - baseline: the naive path a person would script today — one `/assign` per customer (its own
   transaction and audit entry each), then a brief assembled from what `/owner` computes per customer
-  (`bot.owner_report.customer_facts`, whose SLA lookup reads every open item) plus the same milestones;
-- the milestone detector alone: `bot.milestones.detect` over the archive's messages against a naive
+  (`bot.customers.report.customer_facts`, whose SLA lookup reads every open item) plus the same milestones;
+- the milestone detector alone: `bot.customers.milestones.detect` over the archive's messages against a naive
   detector (every keyword its own regular expression, tried one after another);
 - peak memory: ru_maxrss of the process, tracemalloc's peak during our confirm.
 """
@@ -38,17 +38,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.clock import Clock, iso  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from bot.chat.router import Router  # noqa: E402
+from bot.core.clock import Clock, iso  # noqa: E402
+from bot.core.config import load_config  # noqa: E402
+from bot.customers.milestones import RULES, customer_milestones, detect  # noqa: E402
+from bot.customers.ownership import set_owner  # noqa: E402
+from bot.customers.report import customer_facts  # noqa: E402
 from bot.demo.files import write_starter  # noqa: E402
-from bot.milestones import RULES, customer_milestones, detect  # noqa: E402
-from bot.owner_report import customer_facts  # noqa: E402
-from bot.ownership import set_owner  # noqa: E402
-from bot.router import Router  # noqa: E402
 from bot.services import Services  # noqa: E402
-from bot.sla_alerts import enqueue_alerts  # noqa: E402
+from bot.sla.alerts import enqueue_alerts  # noqa: E402
+from bot.store.db import write_transaction  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 DOMAIN = "hengda-valves.com"
@@ -129,7 +130,7 @@ def open_copy(source: Path, target: Path) -> Services:
 
 
 def ours(services: Services) -> dict[str, float]:
-    import bot.handover as handover_module
+    import bot.handover.service as handover_module
 
     held: list[float] = []
     real = handover_module.write_transaction
@@ -162,7 +163,7 @@ def baseline(services: Services, customer_ids: list[int]) -> dict[str, float]:
     roles = {m.address: m.role for m in services.config.mailboxes}
     t0 = time.perf_counter()
     for cid in customer_ids:  # one /assign each: its own transaction and audit entry
-        with db.conn:
+        with write_transaction(db):
             audit_id = services.audit.record("boss", "assign", {"customer_id": cid, "to": "lucy"}, "assigned")
             set_owner(db, cid, "lucy", source="assignment", at=now, by="boss", ref=f"audit:{audit_id}",
                       expect_from="chen", check_expected=True)

@@ -5,7 +5,7 @@
 
 Generates customers the way export factories' CRMs look (Latin, accented and Chinese names, legal forms
 of many countries, domains, aliases, free-mail contacts), writes them to a real SQLite archive, builds the
-matcher from it (bot.matching.load_index, as the bot does) and asks labelled queries with typos, missing
+matcher from it (bot.customers.matching.load_index, as the bot does) and asks labelled queries with typos, missing
 or different legal forms, swapped words, stripped or transliterated accents, Chinese names, pinyin,
 domains and addresses. The baseline, in the same run: rapidfuzz `process.extractOne` with WRatio and
 `utils.default_process` over every customer name and alias. Prints p50/p95 latency, top-1 accuracy
@@ -24,12 +24,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from rapidfuzz import fuzz, process, utils  # noqa: E402
 
-from bot.matching import CustomerIndex, load_index, name_key  # noqa: E402
-from bot.store.db import open_archive  # noqa: E402
+from bot.customers.matching import CustomerIndex, load_index, name_key  # noqa: E402
+from bot.schema import open_archive  # noqa: E402
 
 ONSETS = ["b", "br", "c", "ch", "d", "dr", "f", "fl", "g", "gr", "h", "k", "kr", "l", "m", "n", "p", "pr", "r", "s", "sch", "st", "t", "tr", "v", "w", "z", "j", "bl", "cl", "gl", "pl", "sl", "sp", "sk"]
 VOWELS = ["a", "e", "i", "o", "u", "a", "e", "i", "o", "u", "ai", "au", "ei", "ia", "io", "ou", "ea"]

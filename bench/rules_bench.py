@@ -34,14 +34,14 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.archive import Archive  # noqa: E402
-from bot.clock import Clock, iso  # noqa: E402
-from bot.config import load_config  # noqa: E402
-from bot.customers import load_crm_if_changed  # noqa: E402
+from bot.core.clock import Clock, iso  # noqa: E402
+from bot.core.config import load_config  # noqa: E402
+from bot.customers.book import load_crm_if_changed  # noqa: E402
 from bot.demo.files import write_starter  # noqa: E402
 from bot.demo.generator import CUSTOMERS, DOMAIN, US, generate  # noqa: E402
+from bot.mail.archive import Archive  # noqa: E402
 from bot.mail.importer import import_messages  # noqa: E402
 from bot.services import Services  # noqa: E402
 

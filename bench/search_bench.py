@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import search_notmuch  # noqa: E402
 from bench.search_corpus import MESSAGE_COLUMNS, PHRASES, Corpus  # noqa: E402
-from bot.clock import Clock  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from bot.core.clock import Clock  # noqa: E402
+from bot.core.config import load_config  # noqa: E402
 from bot.demo.files import write_starter  # noqa: E402
 from bot.services import Services  # noqa: E402
 

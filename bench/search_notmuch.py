@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from bot.clock import parse_instant
+from bot.core.clock import parse_instant
 
 
 def available() -> bool:

@@ -11,7 +11,7 @@ twice; a reply followed by a new question; after-sales mail with our auto-reply;
 (some with a solution); bounces, newsletters and internal mail.
 
 Measured in one run, on the same archive:
-- full evaluation: `bot.sla.evaluate(full=True)` from an empty item table (find every clock, compute
+- full evaluation: `bot.sla.engine.evaluate(full=True)` from an empty item table (find every clock, compute
   each level's instant on the policy's calendar, persist the items, set states);
 - the engine's pure part alone: `waiting_items` (clocks, instants, states; what the baseline computes);
 - baseline: a Python loop over every thread, one query per thread for its messages and sightings,
@@ -35,14 +35,15 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.clock import iso  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from bot.core.clock import iso  # noqa: E402
+from bot.core.config import load_config  # noqa: E402
 from bot.demo.files import write_starter  # noqa: E402
-from bot.sla import Policies, evaluate, waiting_items, write_transaction  # noqa: E402
-from bot.sla_rules import has_solution, is_acknowledgement, level_of  # noqa: E402
-from bot.store.db import open_archive  # noqa: E402
+from bot.schema import open_archive  # noqa: E402
+from bot.sla.engine import Policies, evaluate, waiting_items  # noqa: E402
+from bot.sla.text_rules import has_solution, is_acknowledgement, level_of  # noqa: E402
+from bot.store.db import write_transaction  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Ningbo
 DOMAIN = "hengda-valves.com"

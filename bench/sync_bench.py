@@ -39,7 +39,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from mailgen import generate  # noqa: E402
 
-from tests.dovecot import HOST, DovecotServer  # noqa: E402
+from tests.fakes.dovecot import HOST, DovecotServer  # noqa: E402
 
 PASSWORD_ENV = "MAILROOM_BENCH_IMAP_PASSWORD"
 MAILBOX = "inquiry@hengda-valves.com"
@@ -111,8 +111,8 @@ def phase_baseline(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def phase_ours(state: dict[str, Any]) -> dict[str, Any]:
-    from bot.clock import Clock
-    from bot.config import load_config
+    from bot.core.clock import Clock
+    from bot.core.config import load_config
     from bot.mail.imap_connect import sync_targets
     from bot.mail.imap_sync import sync_once
     from bot.services import Services

@@ -25,10 +25,10 @@ from typing import Literal, Protocol
 
 from sqlite_utils import Database
 
-from bot.clock import iso
-from bot.errors import MailroomError
-from bot.reply import Reply
-from bot.sla import write_transaction
+from bot.core.clock import iso
+from bot.core.errors import MailroomError
+from bot.core.reply import Reply
+from bot.store.db import write_transaction
 
 log = logging.getLogger(__name__)
 

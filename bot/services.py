@@ -4,13 +4,13 @@ from functools import cached_property
 
 from sqlite_utils import Database
 
-from bot.archive import Archive
-from bot.audit import AuditLog
-from bot.clock import Clock
-from bot.config import Config
-from bot.directory import Directory
-from bot.permissions import Permissions
-from bot.store.db import open_archive
+from bot.core.clock import Clock
+from bot.core.config import Config
+from bot.core.directory import Directory
+from bot.core.permissions import Permissions
+from bot.mail.archive import Archive
+from bot.schema import open_archive
+from bot.store.audit import AuditLog
 
 
 class Services:
@@ -34,7 +34,7 @@ class Services:
 
     @cached_property
     def sla(self) -> "SlaEngine":  # noqa: F821 - imported lazily: the engine is only built when used
-        from bot.sla import SlaEngine
+        from bot.sla.engine import SlaEngine
 
         return SlaEngine(self.db, self.config, self.directory)
 
@@ -47,7 +47,7 @@ class Services:
     @cached_property
     def customer_index(self) -> "CustomerIndexCache":  # noqa: F821 - imported lazily: built when first used
         """The customer matcher (/owner, /assign, …): new customers appended, rebuilt when one changes."""
-        from bot.matching import CustomerIndexCache
+        from bot.customers.matching import CustomerIndexCache
 
         return CustomerIndexCache(self.db, free_mail=frozenset(self.directory.free_mail))
 

@@ -1,13 +1,14 @@
 """/assign: make a person the explicit owner of a customer (leads, managers, admins); audited, with history."""
 
-from bot.commands import Request, UsageError, command
-from bot.config import Person
-from bot.directory import Directory
-from bot.errors import CommandError
-from bot.inference import effective_owner
-from bot.owner_report import customer_ref, person_ref
-from bot.ownership import history, owner_of, set_owner
-from bot.reply import Button, Reply, ReplyError, bullets, context, heading
+from bot.chat.commands import Request, UsageError, command
+from bot.core.config import Person
+from bot.core.directory import Directory
+from bot.core.errors import CommandError
+from bot.core.reply import Button, Reply, ReplyError, bullets, context, heading
+from bot.customers.inference import effective_owner
+from bot.customers.ownership import history, owner_of, set_owner
+from bot.customers.report import customer_ref, person_ref
+from bot.store.db import write_transaction
 from handlers.owner import SOURCE_WORDS, no_match_reply
 
 
@@ -52,7 +53,7 @@ def assign(request: Request) -> Reply:
                   "previous": previous, "source": explicit.source, "changed": False, "audit_id": None,
                   "history": history(db, customer.id)},
         )
-    with db.conn:
+    with write_transaction(db):
         audit_id = services.audit.record(
             request.person.id,
             "assign",

@@ -2,9 +2,9 @@
 
 from zoneinfo import ZoneInfo
 
-from bot.clock import parse_instant
-from bot.commands import Request, UsageError, command
-from bot.reply import Block, Reply, ReplyError, bullets, context, heading
+from bot.chat.commands import Request, UsageError, command
+from bot.core.clock import parse_instant
+from bot.core.reply import Block, Reply, ReplyError, bullets, context, heading
 
 DEFAULT_SHOWN = 20
 MAX_SHOWN = 200

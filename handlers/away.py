@@ -2,13 +2,13 @@
 
 from zoneinfo import ZoneInfo
 
-from bot import sla_actions
-from bot.away import current_aways
-from bot.commands import Request, UsageError, command
-from bot.config import Person
-from bot.errors import CommandError
-from bot.reply import Reply, bullets, heading
-from bot.sla_view import person_name
+from bot.chat.commands import Request, UsageError, command
+from bot.core.config import Person
+from bot.core.errors import CommandError
+from bot.core.reply import Reply, bullets, heading
+from bot.sla import actions as sla_actions
+from bot.sla.away import current_aways
+from bot.sla.view import person_name
 
 USAGE = "/away <person> until <YYYY-MM-DD> [backup <person>] | /away <person> back | /away"
 

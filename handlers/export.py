@@ -1,7 +1,7 @@
 """/export: a search result as a CSV or mbox file, for people with the export right on its mailboxes."""
 
-from bot.commands import Request, UsageError, command
-from bot.reply import Reply, context, heading
+from bot.chat.commands import Request, UsageError, command
+from bot.core.reply import Reply, context, heading
 
 FORMATS = ("csv", "mbox")
 

@@ -2,7 +2,7 @@
 
 `/handover <from> <to> [all | customer …] [--reason TEXT] [--yes]` answers with a preview and a Confirm
 button; `/handover confirm|cancel|undo|show <id>` and `/handover list` follow. The domain rules (rights,
-compare-and-set, undo window, audit) live in bot/handover*.py, the replies in bot/handover_view.py;
+compare-and-set, undo window, audit) live in bot/handover*.py, the replies in bot/handover/view.py;
 this module parses: people by id, name, chat mention or e-mail, customers fuzzy-matched as in /owner.
 """
 
@@ -11,15 +11,15 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
-from bot import handover as domain
-from bot import handover_view as view
-from bot.commands import Request, UsageError, command
-from bot.config import Person
-from bot.directory import Directory
-from bot.errors import CommandError
-from bot.handover_undo import undo
-from bot.matching import Resolution
-from bot.reply import Button, Reply, ReplyError, bullets, failure, heading
+from bot.chat.commands import Request, UsageError, command
+from bot.core.config import Person
+from bot.core.directory import Directory
+from bot.core.errors import CommandError
+from bot.core.reply import Button, Reply, ReplyError, bullets, failure, heading
+from bot.customers.matching import Resolution
+from bot.handover import service as domain
+from bot.handover import view
+from bot.handover.undo import undo
 
 USAGE = ("/handover <from> <to> [all | customer …] [--reason TEXT] [--yes]  ·  "
          "/handover confirm|cancel|undo|show <id>  ·  /handover list")

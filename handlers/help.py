@@ -1,6 +1,6 @@
-from bot.commands import REGISTRY, Request, command
-from bot.permissions import has_role
-from bot.reply import Reply, bullets, heading
+from bot.chat.commands import REGISTRY, Request, command
+from bot.core.permissions import has_role
+from bot.core.reply import Reply, bullets, heading
 
 
 @command("help", usage="/help [command]", patterns=(r"^(?:help|帮助|\?)$",))

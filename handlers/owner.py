@@ -3,13 +3,15 @@
 from datetime import datetime
 from typing import Any
 
-from bot.commands import Request, UsageError, command
-from bot.config import Person
-from bot.directory import Directory
-from bot.errors import CommandError
-from bot.inference import effective_owner, inferred_customers_of
-from bot.matching import Resolution
-from bot.owner_report import (
+from bot.chat.commands import Request, UsageError, command
+from bot.core.config import Person
+from bot.core.directory import Directory
+from bot.core.errors import CommandError
+from bot.core.reply import Block, Button, Reply, ReplyError, bullets, context, fields, heading
+from bot.customers.inference import effective_owner, inferred_customers_of
+from bot.customers.matching import Resolution
+from bot.customers.ownership import SOURCE_WORDS, customers_of
+from bot.customers.report import (
     OPEN_THREADS_SHOWN,
     OwnerFacts,
     customer_facts,
@@ -19,8 +21,6 @@ from bot.owner_report import (
     open_threads,
     person_ref,
 )
-from bot.ownership import SOURCE_WORDS, customers_of
-from bot.reply import Block, Button, Reply, ReplyError, bullets, context, fields, heading
 
 MINE = frozenset({"mine", "me", "my", "我的", "我"})
 LIST_SHOWN = 50

@@ -2,9 +2,9 @@
 
 from zoneinfo import ZoneInfo
 
-from bot.clock import parse_instant
-from bot.commands import Request, UsageError, command
-from bot.reply import Button, Reply, bullets, context, heading
+from bot.chat.commands import Request, UsageError, command
+from bot.core.clock import parse_instant
+from bot.core.reply import Button, Reply, bullets, context, heading
 
 CATEGORY_USAGE = "/category <id> <category>  (order@: po | delivery | shipping | exception; support@: rma | complaint | spare)"
 

@@ -2,9 +2,9 @@
 
 from zoneinfo import ZoneInfo
 
-from bot.clock import parse_instant
-from bot.commands import Request, UsageError, command
-from bot.reply import Button, Reply, bullets, context, heading
+from bot.chat.commands import Request, UsageError, command
+from bot.core.clock import parse_instant
+from bot.core.reply import Button, Reply, bullets, context, heading
 from bot.search.engine import Hit, Result
 
 MORE_WORDS = ("more", "next", "更多", "下一页")

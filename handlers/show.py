@@ -2,8 +2,8 @@
 
 from zoneinfo import ZoneInfo
 
-from bot.commands import Request, UsageError, command
-from bot.reply import Reply, bullets, context, fields, heading, paragraph
+from bot.chat.commands import Request, UsageError, command
+from bot.core.reply import Reply, bullets, context, fields, heading, paragraph
 from handlers.search import local_time, short_mailbox
 
 BODY_LIMIT = 3000

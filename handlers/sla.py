@@ -1,11 +1,11 @@
 """/sla: customer mail waiting on us, and acting on it (ack, snooze, resolve)."""
 
-from bot import sla_actions
-from bot.commands import Request, UsageError, command
-from bot.errors import CommandError
-from bot.reply import Reply, fields, heading
-from bot.sla_digest import digest_reply, sla_teams, team_digest
-from bot.sla_view import item_json, item_line, list_reply, local, person_name, short_mailbox, visible_items
+from bot.chat.commands import Request, UsageError, command
+from bot.core.errors import CommandError
+from bot.core.reply import Reply, fields, heading
+from bot.sla import actions as sla_actions
+from bot.sla.digest import digest_reply, sla_teams, team_digest
+from bot.sla.view import item_json, item_line, list_reply, local, person_name, short_mailbox, visible_items
 
 USAGE = ("/sla [mine | breached | team <id> | show <id> | ack <id> | snooze <id> <4h> | resolve <id> | digest [team]]")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import Clock
-from bot.config import load_config
+from bot.core.clock import Clock
+from bot.core.config import load_config
 from bot.demo.files import build_demo
 from bot.services import Services
 

@@ -23,9 +23,9 @@ def write_starter(target: Path) -> list[Path]:
 
 def build_demo(folder: Path, *, now: datetime) -> Path:
     """Config + CSV + an archive holding the generated demo mail; returns the config path."""
-    from bot.clock import Clock, iso
-    from bot.config import load_config
-    from bot.customers import load_crm_if_changed
+    from bot.core.clock import Clock, iso
+    from bot.core.config import load_config
+    from bot.customers.book import load_crm_if_changed
     from bot.demo.generator import generate
     from bot.mail.importer import import_messages
     from bot.services import Services

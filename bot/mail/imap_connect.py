@@ -21,8 +21,8 @@ from imap_tools.errors import (
     UnexpectedCommandStatusError,
 )
 
-from bot.config import Config, Imap
-from bot.errors import MailroomError, SyncError
+from bot.core.config import Config, Imap
+from bot.core.errors import MailroomError, SyncError
 
 CONNECT_TIMEOUT = 30.0
 """Seconds to wait for the server on connect and on every command (a dead server must not hang us)."""

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from imap_tools import BaseMailBox
 
-from bot.archive import Archive, Sighting
-from bot.clock import Clock, iso
+from bot.core.clock import Clock, iso
+from bot.mail.archive import Archive, Sighting
 from bot.mail.imap_connect import (
     CONNECT_TIMEOUT,
     SyncTarget,

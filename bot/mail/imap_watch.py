@@ -26,8 +26,8 @@ from typing import Any
 from imap_tools.errors import ImapToolsError
 from imap_tools.idle import get_socket_poller
 
-from bot.clock import iso
-from bot.errors import MailroomError
+from bot.core.clock import iso
+from bot.core.errors import MailroomError
 from bot.mail.imap_connect import SyncTarget, capabilities, describe, sync_targets
 from bot.mail.imap_sync import BATCH_SIZE, FolderResult, MailboxSync
 
@@ -136,8 +136,9 @@ class Watcher:
     def _alert_admins(self, target: SyncTarget, what: str, count: int) -> bool:
         """One alert per admin (through the outbox) that a mailbox keeps failing the same way; True when
         queued. Never raises."""
+        from bot.core.reply import Reply
         from bot.outbox import Destination, enqueue
-        from bot.reply import Reply
+        from bot.store.db import write_transaction
 
         now = self.services.clock.now()
         text = (f"Mail sync for {target.address} has failed {count} times in a row: {what}. New mail of this "
@@ -145,7 +146,7 @@ class Watcher:
         reply = Reply(command="sync.failing", text=text, data={"mailbox": target.address, "error": what,
                                                                "failures": count})
         try:
-            with self.lock, self.services.db.conn:
+            with self.lock, write_transaction(self.services.db):
                 for admin in self.services.directory.admins():
                     enqueue(self.services.db, key=f"sync:failing:{target.address}:{admin.id}:{iso(now)}",
                             kind="sync", level="failing", now=now, destination=Destination("person", admin.id, None),

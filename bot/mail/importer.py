@@ -8,7 +8,7 @@ Outlook .msg) is skipped and named in the summary, never archived.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from bot.archive import Archive, Sighting
+from bot.mail.archive import Archive, Sighting
 from bot.mail.parse import ParsedMail
 from bot.mail.parse_helper import batched, parsed_batches, rare_collections
 from bot.mail.prepare import NotMail

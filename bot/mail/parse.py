@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 
-from bot.config import Limits
-from bot.mail.html import html_to_text
+from bot.core.config import Limits
+from bot.mail.html_text import html_to_text
 from bot.mail.mime import message_from_bytes
 
 LIMITS = Limits()

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import BinaryIO, TypeVar
 
-from bot.errors import MailroomError
+from bot.core.errors import MailroomError
 from bot.mail.parse import ParsedMail, degraded_mail
 from bot.mail.prepare import MailPreparer, NotMail
 from bot.mail.sources import Raw

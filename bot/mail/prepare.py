@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.config import Limits
+from bot.core.config import Limits
 from bot.mail.parse import LIMITS, ParsedMail, parse_mail
 from bot.mail.sources import Raw
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from bot.errors import MailroomError
+from bot.core.errors import MailroomError
 
 MAILDIR_PARTS = ("cur", "new")
 FOREIGN_NAMES = frozenset({"thumbs.db", "desktop.ini", "mailroom.toml", "mailroom.db", "mailroom.db-wal",

@@ -26,18 +26,19 @@ from typing import TYPE_CHECKING
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
-from bot.archive import sightings_for
-from bot.clock import iso
-from bot.config import Person
-from bot.directory import Directory
-from bot.errors import CommandError
+from bot.core.clock import iso
+from bot.core.config import Person
+from bot.core.directory import Directory
+from bot.core.errors import CommandError
+from bot.core.permissions import has_role
+from bot.mail.archive import sightings_for
 from bot.mail.parse import ParsedMail
-from bot.permissions import has_role
 from bot.rules.settings import ORDER_CATEGORIES, Rules
 from bot.rules.text import KeywordTable, example_key, file_words, merge, own_text
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
-    from bot.archive import PrepareHook, Sighting
+    from bot.mail.archive import PrepareHook, Sighting
     from bot.services import Services
 
 SUBJECT_WEIGHT, FILE_WEIGHT, BODY_WEIGHT = 3.0, 2.0, 1.0
@@ -410,7 +411,7 @@ class CategoryService:
         if category not in allowed:
             raise CommandError(f"Unknown category {category!r} for {mailbox}: use one of {', '.join(allowed)}.",
                                code="bad_category")
-        with self.db.conn:
+        with write_transaction(self.db):
             audit_id = services.audit.record(person.id, "category",
                                              {"message": pk, "message_id": message_id, "from": old, "to": category},
                                              f"#{pk}: {old or 'none'} → {category}")

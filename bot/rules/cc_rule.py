@@ -18,8 +18,8 @@ from datetime import timedelta
 
 from sqlite_utils import Database
 
-from bot.clock import parse_instant
-from bot.directory import Directory
+from bot.core.clock import parse_instant
+from bot.core.directory import Directory
 from bot.mail.parse import normalize_subject
 from bot.rules.mail import MailRow, thread_mailboxes
 from bot.rules.milestones_cc import MilestoneDetector
@@ -86,7 +86,7 @@ class CcChecker:
         return any(domain == d or domain.endswith("." + d) for d in self.directory.org_domains)
 
     def archived(self, message_id: str) -> bool:
-        variant = f"{message_id}#variant-"  # the archive's name for a reused Message-ID (bot/archive.py)
+        variant = f"{message_id}#variant-"  # the archive's name for a reused Message-ID (bot/mail/archive.py)
         return self.db.execute(
             "SELECT 1 FROM messages WHERE message_id = ? OR (message_id >= ? AND message_id < ?) LIMIT 1",
             [message_id, variant, variant + "\uffff"],

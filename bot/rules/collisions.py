@@ -6,7 +6,7 @@ teams of the inquiry mailboxes; merchandisers and after-sales answering A's cust
 not a collision), B is not A's backup or stand-in, and B is not a manager.
 
 A "new" customer can be an owned one in disguise: a subdomain of an owned customer's domain, a company
-name close to one (the matcher's normalisation and scorer, bot/matching.py), or the same contact
+name close to one (the matcher's normalisation and scorer, bot/customers/matching.py), or the same contact
 person writing from another address. `similar_owned` finds that when a new inquiry comes in; the link
 is kept (`customer_links`) so B's later mail to the "new" customer is a collision with A.
 
@@ -22,16 +22,16 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
-from bot.away import stand_in
-from bot.clock import iso
-from bot.customers import customer_row, name_from_subject
-from bot.directory import Directory
-from bot.inference import effective_owner
-from bot.matching import name_key, parent_domains, similarity
-from bot.permissions import has_role
+from bot.core.clock import iso
+from bot.core.directory import Directory
+from bot.core.permissions import has_role
+from bot.customers.book import customer_row, name_from_subject
+from bot.customers.inference import effective_owner
+from bot.customers.matching import name_key, parent_domains, similarity
 from bot.rules.mail import MailRow
 from bot.rules.settings import Rules
 from bot.rules.violations import Finding
+from bot.sla.away import stand_in
 
 _LOCAL = re.compile(r"^[a-z]+[._][a-z]+")
 

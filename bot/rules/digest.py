@@ -1,7 +1,7 @@
 """Compliance figures per team and person: milestone mails with the right CCs, subject conventions kept,
 quotation files named right, collisions, customers moved to the pool — over the last `days` days.
 
-The SLA digest (bot/sla_digest.py) has no extension hook, so these figures are their own daily digest
+The SLA digest (bot/sla/digest.py) has no extension hook, so these figures are their own daily digest
 (`rules:digest:<team>:<day>` in the outbox, after 09:00 local time, to the team's channel or its
 manager) and `mailroom rules digest`. Figures only, no subjects or customers: safe for a team channel.
 """
@@ -11,10 +11,10 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import iso
+from bot.core.clock import iso
+from bot.core.reply import Reply, context, fields, heading
 from bot.outbox import Destination, enqueue
-from bot.reply import Reply, context, fields, heading
-from bot.sla import write_transaction
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

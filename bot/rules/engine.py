@@ -6,7 +6,7 @@
   naming conventions, CC gaps, collisions, and new inquiries to route. Findings are recorded, not told.
 - `tick(now)` = scan + claims that timed out + the pool check (hourly) + private nudges for what is new
   + the daily rules digest. Chat messages go to the SLA feature's outbox; `mailroom run` delivers them.
-  `scheduler_tick` runs the rules tick and then the SLA scheduler round, for `Runner(tick=...)`.
+  `bot/scheduler.py` runs the rules tick and then the SLA round.
 """
 
 import logging
@@ -114,7 +114,7 @@ class RulesEngine:
         """Check every message archived since the last scan; record what the rules find."""
         from bot.rules.mail import iter_new
         from bot.rules.violations import resolve_gaps
-        from bot.sla import write_transaction
+        from bot.store.db import write_transaction
 
         report = ScanReport()
         self._boxes = {}
@@ -212,7 +212,7 @@ class RulesEngine:
         return row[0] if row else "Customer"
 
     def _thread_start(self, row: "MailRow") -> datetime | None:
-        from bot.clock import parse_instant
+        from bot.core.clock import parse_instant
 
         found = self.db.execute("SELECT first_date FROM threads WHERE id = ?", [row.thread_id]).fetchone()
         return parse_instant(found[0]) if found and found[0] else None
@@ -222,7 +222,7 @@ class RulesEngine:
         """Scan, pass on timed-out claims, check the pool (hourly), queue nudges and the daily digest."""
         from bot.rules import digest
         from bot.rules.violations import notify
-        from bot.sla import write_transaction
+        from bot.store.db import write_transaction
 
         report = RulesTick(self.scan(now))
         with write_transaction(self.db):
@@ -239,15 +239,3 @@ class RulesEngine:
             report.digests = digest.enqueue_digests(self.services, now)
         log.debug("rules tick: %s", report.line())
         return report
-
-
-def scheduler_tick(services: "Services", channels: list[Any]) -> Any:
-    """One round for `Runner(tick=scheduler_tick)`: the rules tick, then the SLA round (which delivers
-    the outbox, rules nudges included)."""
-    from bot.sla_scheduler import run_scheduler_once
-
-    try:
-        services.rules.tick(services.clock.now())
-    except Exception:  # noqa: BLE001 - a rules bug must not stop SLA alerts
-        log.exception("rules tick failed")
-    return run_scheduler_once(services, channels)

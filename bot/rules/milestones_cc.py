@@ -1,6 +1,6 @@
 """Which key milestones a mail we send carries, for the CC rule.
 
-The recognition itself is the handover feature's detector (`bot.milestones.detect`: English and
+The recognition itself is the handover feature's detector (`bot.customers.milestones.detect`: English and
 Chinese, the author's own text, attachment names, direction and mailbox roles). This adapter keeps
 only the milestones we send that the guide ties to a shared mailbox, gives the detector the roles of
 the mailboxes the message *and its thread* were seen in — so a complaint conclusion sent from a
@@ -8,7 +8,7 @@ personal mailbox in an after-sales thread is still recognised as one — and add
 phrases (`[rules.cc.keywords]`, any one of them in the subject or own text is enough).
 """
 
-from bot.milestones import detect
+from bot.customers.milestones import detect
 from bot.rules.settings import MILESTONES
 from bot.rules.text import KeywordTable, own_text
 

@@ -77,7 +77,7 @@ def suggest_subject(subject: str, *, customer: str, products: list[str], body: s
 
 def short_customer(name: str) -> str:
     """'Acme Trading GmbH' → 'Acme Trading'; hyphens would break the convention's fields."""
-    from bot.customers import strip_legal
+    from bot.customers.book import strip_legal
 
     cleaned = strip_legal(name) or name
     cleaned = re.sub(r"[-\[\]]+", " ", cleaned)

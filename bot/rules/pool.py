@@ -7,9 +7,9 @@ became its explicit owner). At baseline + pool_after_days − warn_days the owne
 the move happens at baseline + pool_after_days, and never sooner than warn_days after the warning —
 nobody loses a customer without having been told. Writing to the customer resets the baseline.
 
-The pool is kept beside the ownership tables, not in them: `effective_owner` (bot.inference)
+The pool is kept beside the ownership tables, not in them: `effective_owner` (bot.customers.inference)
 treats a pool customer as ownerless; claiming one makes the claimer its explicit owner
-through bot.ownership (history kept). Every move, claim, request and decision is audited.
+through bot.customers.ownership (history kept). Every move, claim, request and decision is audited.
 """
 
 from dataclasses import dataclass
@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from bot.clock import iso, parse_instant
-from bot.config import Person
-from bot.errors import CommandError
-from bot.inference import effective_owner, in_pool
+from bot.core.clock import iso, parse_instant
+from bot.core.config import Person
+from bot.core.errors import CommandError
+from bot.core.permissions import has_role
+from bot.core.reply import Button, Reply, context, fields, heading
+from bot.customers.inference import effective_owner, in_pool
+from bot.customers.ownership import owner_of, set_owner
 from bot.outbox import Destination, enqueue
-from bot.ownership import owner_of, set_owner
-from bot.permissions import has_role
-from bot.reply import Button, Reply, context, fields, heading
 from bot.rules.settings import Rules, pool_teams
-from bot.sla import write_transaction
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

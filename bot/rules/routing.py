@@ -11,7 +11,7 @@ Who is proposed, in order:
    remembering where it stopped.
 Nobody who is `/away` now, or who already passed or let it time out, is proposed.
 
-Claiming makes the claimer the customer's explicit owner (bot.ownership, source "assignment"), audited.
+Claiming makes the claimer the customer's explicit owner (bot.customers.ownership, source "assignment"), audited.
 A thread that gets a reply from one of us, or a customer that gets an owner by other means, closes the
 claim. Everything runs from `tick(now)` with the injected clock.
 """
@@ -24,21 +24,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from bot.away import away_of
-from bot.clock import iso
-from bot.config import Person
-from bot.directory import Directory, domain_of
-from bot.errors import CommandError
-from bot.inference import effective_owner
+from bot.core.clock import iso
+from bot.core.config import Person
+from bot.core.directory import Directory, domain_of
+from bot.core.errors import CommandError
+from bot.core.permissions import has_role
+from bot.core.reply import Button, Reply, context, fields, heading
+from bot.customers.inference import effective_owner
+from bot.customers.ownership import owner_of, set_owner
 from bot.outbox import Destination, enqueue
-from bot.ownership import owner_of, set_owner
-from bot.permissions import has_role
-from bot.reply import Button, Reply, context, fields, heading
 from bot.rules.collisions import CollisionChecker, Similar
 from bot.rules.mail import MailRow
 from bot.rules.settings import Rules
 from bot.rules.text import KeywordTable, own_text
-from bot.sla import write_transaction
+from bot.sla.away import away_of
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

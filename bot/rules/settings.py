@@ -33,9 +33,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.config import Config, Duration
-from bot.directory import Directory
-from bot.errors import ConfigError
+from bot.core.config import Config, Duration
+from bot.core.directory import Directory
+from bot.core.errors import ConfigError
 
 ORDER_CATEGORIES = ("po", "delivery", "shipping", "exception")
 SUPPORT_CATEGORIES = ("rma", "complaint", "spare")

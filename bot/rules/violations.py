@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from bot.clock import iso
-from bot.directory import Directory
-from bot.inference import effective_owner
+from bot.core.clock import iso
+from bot.core.directory import Directory
+from bot.core.reply import Reply, bullets, context, heading
+from bot.customers.inference import effective_owner
 from bot.outbox import Destination, enqueue
-from bot.reply import Reply, bullets, context, heading
 from bot.rules.settings import Rules
-from bot.sla import write_transaction
+from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services

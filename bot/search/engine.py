@@ -31,9 +31,9 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot.config import Person
-from bot.directory import Directory
-from bot.permissions import Permissions
+from bot.core.config import Person
+from bot.core.directory import Directory
+from bot.core.permissions import Permissions
 from bot.search.filters import Conditions, CustomerNames, compile_filters
 from bot.search.indexer import INLINE_CATCH_UP, SearchIndex
 from bot.search.query import (
@@ -52,6 +52,7 @@ from bot.search.snippets import highlighter, snippet
 from bot.search.synonyms import Synonyms
 from bot.search.text import normalize
 from bot.search.typos import Vocabulary
+from bot.store.db import write_transaction
 
 WINDOW = 1000
 MIN_CANDIDATES = 100
@@ -440,7 +441,7 @@ class SearchEngine:
             return
         if backlog > INLINE_CATCH_UP:
             raise QueryError(f"the search index is {backlog} messages behind: run `mailroom reindex` first")
-        with self.db.conn:
+        with write_transaction(self.db):
             self.index.catch_up()
 
 

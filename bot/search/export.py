@@ -16,7 +16,7 @@ from typing import Literal
 
 from sqlite_utils import Database
 
-from bot.clock import parse_instant
+from bot.core.clock import parse_instant
 
 Format = Literal["csv", "mbox"]
 CSV_COLUMNS = ("id", "message_id", "date", "from", "from_name", "to", "cc", "subject", "mailboxes", "customer",

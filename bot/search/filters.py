@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import fuzz, process, utils
 from sqlite_utils import Database
 
-from bot.clock import iso
-from bot.directory import Directory
-from bot.durations import parse_duration
+from bot.core.clock import iso
+from bot.core.directory import Directory
+from bot.core.durations import parse_duration
 from bot.search.query import Filters, QueryError
 from bot.search.text import strip_accents
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from sqlite_utils import Database
 
-from bot.directory import Directory
+from bot.core.directory import Directory
 from bot.mail.parse import ParsedMail
 from bot.search.text import PreparedText, index_text, prepare_text, vocabulary_words
 

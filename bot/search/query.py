@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.errors import CommandError
+from bot.core.errors import CommandError
 from bot.search.synonyms import Synonyms, synonym_key
 from bot.search.text import CJK_RUN, IS_CJK, cjk_query_tokens, normalize
 

@@ -1,12 +1,12 @@
-"""Who may see which archived message: the search's view of bot/permissions.py.
+"""Who may see which archived message: the search's view of bot/core/permissions.py.
 
 A message is visible when ANY mailbox it was seen in is readable by the person; mail seen in no
 configured mailbox (mailbox '') is for admins only. A person's own personal mailbox (a sighting whose
 mailbox is their own address, from a personal IMAP sync) is theirs (`Permissions.can`).
 """
 
-from bot.config import Config, Person
-from bot.permissions import Permissions
+from bot.core.config import Config, Person
+from bot.core.permissions import Permissions
 
 RESTRICTED_ROLES = ("support", "audit")
 

@@ -6,17 +6,18 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.audit import AuditLog
-from bot.clock import Clock, iso
-from bot.config import Config, Person
-from bot.directory import Directory
-from bot.errors import CommandError
-from bot.permissions import Permissions
+from bot.core.clock import Clock, iso
+from bot.core.config import Config, Person
+from bot.core.directory import Directory
+from bot.core.errors import CommandError
+from bot.core.permissions import Permissions
 from bot.search.engine import Result, SearchEngine
 from bot.search.export import Format, export_rows, write_csv, write_mbox
 from bot.search.indexer import SearchIndex
 from bot.search.rights import read_scope, restricted_mailboxes, visible
 from bot.search.synonyms import Synonyms
+from bot.store.audit import AuditLog
+from bot.store.db import write_transaction
 
 EXPORT_LIMIT = 10_000
 
@@ -86,7 +87,7 @@ class SearchService:
         return result
 
     def _remember(self, person: Person, text: str, page: int, scanned: int) -> None:
-        with self.db.conn:
+        with write_transaction(self.db):
             self.db.execute(
                 "INSERT OR REPLACE INTO search_sessions (person_id, query, page, scanned, at) VALUES (?, ?, ?, ?, ?)",
                 [person.id, text, page, scanned, iso(self.clock.now())],
@@ -98,7 +99,7 @@ class SearchService:
         view = self._load(ref)
         allowed = view is not None and visible(self.permissions, person, view.mailboxes)
         if view is not None and self.restricted & set(view.mailboxes):
-            with self.db.conn:
+            with write_transaction(self.db):
                 self.audit.record(
                     person.id, "show",
                     {"id": view.id, "message_id": view.message_id, "mailboxes": view.mailboxes},
@@ -151,7 +152,7 @@ class SearchService:
         args = {"query": text, "format": fmt, "count": len(ids), "mailboxes": sorted(boxes)}
         if lacking:
             if self.restricted & boxes:
-                with self.db.conn:
+                with write_transaction(self.db):
                     self.audit.record(person.id, "export", {**args, "lacking": lacking}, "refused")
             names = ", ".join(b or "(no mailbox)" for b in lacking)
             raise CommandError(
@@ -164,7 +165,7 @@ class SearchService:
         path = _free_name(folder, f"export-{person.id}-{self.clock.now().strftime('%Y%m%d-%H%M%S')}", fmt)
         rows = export_rows(self.db, ids)
         count = write_csv(path, rows) if fmt == "csv" else write_mbox(path, rows)
-        with self.db.conn:
+        with write_transaction(self.db):
             self.audit.record(person.id, "export", {**args, "path": str(path)}, "exported")
         return ExportResult(path=path, count=count, mailboxes=sorted(boxes), truncated=truncated)
 

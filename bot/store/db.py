@@ -1,33 +1,78 @@
-"""Opening the archive: one SQLite file in WAL mode, migrated to the current schema."""
+"""The archive's connection and its one way to write: `write_transaction`.
+
+Every write in Mailroom runs inside `write_transaction(db)`: BEGIN IMMEDIATE takes SQLite's write lock
+before the first read, so what a writer reads (the audit chain head, a checkpoint, a counter) is still
+true when it writes, even with another thread or process writing the same file. Nested calls join the
+outer transaction.
+"""
 
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.errors import ArchiveError
-from bot.store.schema import MIGRATION_SETS
+from bot.core.errors import ArchiveError
 
 CACHE_KIB = 65536
 """Page cache per connection (SQLite's default is 2 MiB): large imports stay fast as the archive grows."""
+BUSY_TIMEOUT_S = 30
+
+_depth: dict[int, int] = {}
+"""Open write transactions per connection (keyed by id; an entry lives only while one is open)."""
+_depth_lock = threading.Lock()
 
 
-def open_archive(path: str | Path, *, create: bool = True) -> Database:
-    """Open (and create or migrate) the archive at `path`."""
+def connect(path: str | Path, *, create: bool = True) -> Database:
+    """A connection to the archive file at `path` (WAL, tuned pragmas); no schema is applied here."""
     path = Path(path)
     if not create and not path.exists():
-        raise ArchiveError(f"no archive at {path}: run `mailroom import` or `mailroom sync` first")
+        raise ArchiveError(f"archive not found: {path} (run mailroom import or sync first)")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         db = Database(conn)
         db.enable_wal()
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA foreign_keys=OFF")
-        for migrations in MIGRATION_SETS:
-            migrations.apply(db)
     except sqlite3.DatabaseError as exc:
         raise ArchiveError(f"{path}: not a usable Mailroom archive ({exc})") from None
     return db
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any exception); a nested call joins the outer one."""
+    conn = db.conn
+    key = id(conn)
+    with _depth_lock:
+        depth = _depth.get(key, 0)
+        _depth[key] = depth + 1
+    try:
+        if depth:
+            yield
+            return
+        if conn.in_transaction:  # a write left open outside this helper: finish it before ours begins
+            conn.commit()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+    finally:
+        with _depth_lock:
+            if depth:
+                _depth[key] = depth
+            else:
+                _depth.pop(key, None)
+
+
+def in_write_transaction(db: Database) -> bool:
+    """True inside `write_transaction(db)` on this connection."""
+    return _depth.get(id(db.conn), 0) > 0

@@ -1,0 +1,80 @@
+"""What every chat adapter shares: one router behind one lock, the delivery store, destinations.
+
+Adapters stay thin: verify the platform's request, pull out (user id, text), call `ChatBot.answer`,
+render the Reply. Identity (chat id → person) and refusing unknown users politely live in the router.
+"""
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.chat.delivery_store import ChatStore
+from bot.chat.router import Router
+from bot.core.config import Config
+from bot.core.errors import MailroomError
+from bot.core.reply import Reply
+from bot.services import Services
+
+PLATFORMS = ("slack", "telegram", "wecom")
+
+
+class UndeliverableError(MailroomError):
+    """A destination has no id on this platform, or the platform refused it for good: do not retry."""
+
+
+class ChatBot:
+    """The router, shared by every adapter thread of one process.
+
+    The archive connection is shared too, so calls are serialised by `lock` (SQLite would serialise
+    the writes anyway; the lock keeps one thread's transaction from interleaving with another's).
+    """
+
+    def __init__(self, services: Services, *, router: Router | None = None):
+        self.services = services
+        self.lock = threading.RLock()
+        self.router = router or Router(services)
+        self.store = ChatStore(services.db, services.clock, self.lock)
+
+    def answer(self, platform: str, user_id: str | int, text: str) -> Reply:
+        """Run `text` as the person behind `user_id` on `platform` (unknown users get a polite refusal)."""
+        with self.lock:
+            person = self.router.identify(platform, user_id)
+            return self.router.handle(text, person, platform=platform)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A destination resolved to one platform's id, e.g. a Slack channel or a WeCom user."""
+
+    platform: str
+    kind: str
+    id: str
+    robot_key_env: str | None = field(default=None, compare=False)
+
+
+def resolve(config: Config, platform: str, kind: str, person_id: str | None, team_id: str | None) -> Target:
+    """A person's chat id or a team's alert channel on `platform`, from `[[people]]` and `[[teams]]`."""
+    if kind == "person":
+        person = next((p for p in config.people if p.id == person_id), None)
+        if person is None:
+            raise UndeliverableError(f"no person {person_id!r} in the config")
+        value = getattr(person, platform, None)
+        if value is None:
+            raise UndeliverableError(f"{person.name} has no {platform} id in the config")
+        return Target(platform, "person", str(value))
+    team = next((t for t in config.teams if t.id == team_id), None)
+    if team is None:
+        raise UndeliverableError(f"no team {team_id!r} in the config")
+    value = getattr(team.channels, platform, None)
+    robot = team.channels.wecom_robot_key_env if platform == "wecom" else None
+    if value is None and robot is None:
+        raise UndeliverableError(f"team {team.name} has no {platform} channel in the config")
+    return Target(platform, "team", str(value) if value is not None else "", robot)
+
+
+def unsent_target(bot: "ChatBot", platform: str, destination: Any, idempotency_key: str) -> Target | None:
+    """Where an alert goes on `platform`, or None when it was sent already (the outbox re-delivering
+    after a crash between sending and marking sent)."""
+    if bot.store.was_sent(platform, idempotency_key):
+        return None
+    return resolve(bot.services.config, platform, destination.kind, destination.person_id, destination.team_id)

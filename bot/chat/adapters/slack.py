@@ -1,0 +1,317 @@
+"""Slack: Block Kit rendering, the Bolt app (slash commands, mentions, buttons), and alert sending.
+
+Every listener acks at once and does the work in a Bolt lazy listener, so Slack's 3-second limit holds
+however slow a command is. Deliveries are claimed by `event_id` (Events API retries carry
+`X-Slack-Retry-Num` and the same id) or `trigger_id` (commands, buttons), so a retry is acted on once.
+"""
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+from urllib.error import URLError
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import RetryHandler, default_retry_handlers
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.signature import Clock as SlackClock
+from slack_sdk.signature import SignatureVerifier
+
+from bot.chat.adapters.base import ChatBot, UndeliverableError, unsent_target
+from bot.chat.settings import PlatformSettings, secret
+from bot.core.errors import MailroomError
+from bot.core.reply import Block, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+BUTTON_ACTION = "mailroom_button"
+MAX_BLOCKS = 50
+SECTION_CHARS = 3000
+FIELD_CHARS = 2000
+HEADER_CHARS = 150
+BUTTON_LABEL_CHARS = 75
+BUTTON_VALUE_CHARS = 2000
+TEXT_CHARS = 40000
+
+
+# ── rendering ───────────────────────────────────────────────────────────────────────────────
+def escape(text: str) -> str:
+    """The three characters Slack's mrkdwn requires escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _section(text: str) -> list[dict[str, Any]]:
+    """One or more section blocks: a long text is split at line ends into 3,000-character pieces."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > SECTION_CHARS:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:SECTION_CHARS])
+            line = line[SECTION_CHARS:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > SECTION_CHARS:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        pieces.append(current)
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces if piece.strip()]
+
+
+def _block(block: Block) -> list[dict[str, Any]]:
+    if block.type == "heading":
+        return [{"type": "header", "text": {"type": "plain_text", "text": _cut(block.text, HEADER_CHARS), "emoji": True}}]
+    if block.type == "text":
+        return _section(escape(block.text))
+    if block.type == "fields":
+        out = []
+        for start in range(0, len(block.fields), 10):
+            chunk = block.fields[start : start + 10]
+            out.append({
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": _cut(f"*{escape(label)}*\n{escape(value)}", FIELD_CHARS)}
+                    for label, value in chunk
+                ],
+            })
+        return out
+    if block.type == "list":
+        lines = ([f"*{escape(block.text)}*"] if block.text else []) + [f"• {escape(i)}" for i in block.items]
+        return _section("\n".join(lines))
+    if block.type == "context":
+        return [{"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(escape(block.text), FIELD_CHARS)}]}]
+    return [{"type": "divider"}]
+
+
+def render(reply: Reply) -> dict[str, Any]:
+    """`{"text": fallback, "blocks": [...]}` for chat.postMessage, respond() and ack()."""
+    blocks: list[dict[str, Any]] = []
+    for block in reply.blocks:
+        blocks.extend(_block(block))
+    if not blocks and reply.text:
+        blocks = _section(escape(reply.text))
+    button_blocks = []
+    for start in range(0, len(reply.buttons), 25):
+        elements = []
+        for i, button in enumerate(reply.buttons[start : start + 25], start):
+            element: dict[str, Any] = {
+                "type": "button",
+                "action_id": f"{BUTTON_ACTION}:{i}",
+                "text": {"type": "plain_text", "text": _cut(button.label, BUTTON_LABEL_CHARS), "emoji": True},
+                "value": button.command[:BUTTON_VALUE_CHARS],
+            }
+            if button.style != "default":
+                element["style"] = button.style
+            elements.append(element)
+        button_blocks.append({"type": "actions", "elements": elements})
+    room = MAX_BLOCKS - len(button_blocks)
+    if len(blocks) > room:
+        blocks = blocks[: room - 1] + [{"type": "context", "elements": [
+            {"type": "mrkdwn", "text": "… (cut to fit one Slack message; use --json in the CLI for all)"}]}]
+    return {"text": _cut(reply.text or " ", TEXT_CHARS), "blocks": blocks + button_blocks}
+
+
+# ── inbound ─────────────────────────────────────────────────────────────────────────────────
+def to_request(body: dict[str, Any], commands: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """(Slack user id, chat text) from a slash command, a button press, or a mention/DM event."""
+    if "command" in body:
+        name = (commands or {}).get(body["command"].lower()) or body["command"].lstrip("/").lower()
+        return body.get("user_id", ""), f"/{name} {body.get('text', '')}".strip()
+    if body.get("type") == "block_actions":
+        action = next((a for a in body.get("actions", []) if a.get("action_id", "").startswith(BUTTON_ACTION)), None)
+        if action is None:
+            return None
+        return body.get("user", {}).get("id", ""), action.get("value", "")
+    event = body.get("event") or {}
+    if event.get("type") in ("app_mention", "message") and event.get("user") and not event.get("bot_id"):
+        return event["user"], event.get("text", "")
+    return None
+
+
+def delivery_id(body: dict[str, Any]) -> str | None:
+    """What makes a delivery unique: the event id of an event, the trigger id of a command or click."""
+    return body.get("event_id") or body.get("trigger_id")
+
+
+def verify(signing_secret: str, headers: dict[str, str], body: str | bytes, *, now: float | None = None) -> bool:
+    """Slack's v0 signature over `v0:{timestamp}:{body}`, at most five minutes old."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    verifier = SignatureVerifier(signing_secret, _FixedClock(now)) if now is not None else SignatureVerifier(signing_secret)
+    return verifier.is_valid(body, lower.get("x-slack-request-timestamp", "0"), lower.get("x-slack-signature", ""))
+
+
+class _FixedClock(SlackClock):
+    def __init__(self, now: float):
+        self._now = now
+
+    def now(self) -> float:
+        return self._now
+
+
+# ── the Bolt app ────────────────────────────────────────────────────────────────────────────
+class RateLimitRetry(RetryHandler):
+    """Honours 429 Retry-After in place when the wait is short; longer waits go back to the outbox.
+
+    Like slack_sdk's RateLimitErrorRetryHandler, but with an injectable `sleep` and a ceiling, so a
+    minute-long Retry-After does not block the delivery loop (the outbox retries it later instead).
+    """
+
+    def __init__(self, *, max_retry_count: int = 2, max_wait: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep):
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+        self.sleep = sleep
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return response is not None and response.status_code == 429 and retry_after(response.headers) <= self.max_wait
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
+        state.next_attempt_requested = True
+        self.sleep(retry_after(response.headers if response else {}))
+        state.increment_current_attempt()
+
+
+def retry_after(headers: Any) -> float:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) else value
+            try:
+                return max(0.0, float(raw))
+            except ValueError:
+                return 1.0
+    return 1.0
+
+
+def make_client(settings: PlatformSettings, *, rate_limit: RetryHandler | None = None) -> WebClient:
+    base = settings.slack_api_url or "https://slack.com/api/"
+    return WebClient(
+        token=secret(settings.slack_bot_token),
+        base_url=base if base.endswith("/") else base + "/",
+        retry_handlers=default_retry_handlers() + [rate_limit or RateLimitRetry()],
+    )
+
+
+class SlackAdapter:
+    """The Bolt app wired to the router; `handle_http` is the whole HTTP-mode adapter."""
+
+    def __init__(self, bot: ChatBot, settings: PlatformSettings, *, client: WebClient | None = None,
+                 executor: Executor | None = None):
+        self.bot = bot
+        self.settings = settings
+        self.commands = settings.slack_commands
+        self.client = client or make_client(settings)
+        try:  # Bolt checks the token with auth.test right here
+            self.app = App(
+                client=self.client,
+                signing_secret=secret(settings.slack_signing_secret),
+                name="mailroom",
+                listener_executor=executor,
+            )
+        except (SlackApiError, URLError, OSError) as exc:
+            reason = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
+            raise MailroomError(f"slack: the bot token could not be checked (auth.test at {self.client.base_url}): "
+                                f"{reason}") from None
+        self.app.middleware(self._dedupe)
+        self.app.command(re.compile(r"^/.+"))(ack=self._ack, lazy=[self._run_command])
+        self.app.action(re.compile(f"^{BUTTON_ACTION}"))(ack=self._ack, lazy=[self._run_button])
+        self.app.event("app_mention")(ack=self._ack, lazy=[self._run_event])
+        self.app.event("message")(ack=self._ack, lazy=[self._run_event])
+
+    # listeners
+    def _dedupe(self, body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        key = delivery_id(body)
+        if key is not None and not self.bot.store.claim(PLATFORM, key):
+            log.info("slack: duplicate delivery %s ignored", key)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @staticmethod
+    def _ack(ack: Callable[..., None]) -> None:
+        ack()
+
+    def _answer(self, body: dict[str, Any]) -> Reply | None:
+        parsed = to_request(body, self.commands)
+        if parsed is None:
+            return None
+        user, text = parsed
+        return self.bot.answer(PLATFORM, user, text)
+
+    def _run_command(self, body: dict[str, Any], respond: Callable[..., Any]) -> None:
+        reply = self._answer(body)
+        if reply is not None:
+            respond(response_type="ephemeral", **render(reply))
+
+    def _run_button(self, body: dict[str, Any], respond: Callable[..., Any]) -> None:
+        reply = self._answer(body)
+        if reply is not None:
+            respond(response_type="ephemeral", replace_original=False, **render(reply))
+
+    def _run_event(self, body: dict[str, Any], client: WebClient) -> None:
+        event = body.get("event") or {}
+        if event.get("subtype") or (event.get("type") == "message" and event.get("channel_type") != "im"):
+            return  # edits, joins, bot posts; channel chatter reaches us only as app_mention
+        reply = self._answer(body)
+        if reply is not None:
+            thread = event.get("thread_ts") or (event.get("ts") if event.get("type") == "app_mention" else None)
+            client.chat_postMessage(channel=event["channel"], thread_ts=thread, **render(reply))
+
+    # HTTP mode
+    def handle_http(self, body: bytes, query: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        response = self.app.dispatch(BoltRequest(body=body.decode("utf-8"), query=query, headers=headers))
+        out_headers = {k: v[0] for k, v in response.headers.items() if v}
+        payload = response.body if isinstance(response.body, str) else json.dumps(response.body)
+        return response.status, payload.encode("utf-8"), out_headers
+
+    # Socket Mode
+    def socket_mode(self) -> Any:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        return SocketModeHandler(self.app, secret(self.settings.slack_app_token))
+
+
+# ── alerts ──────────────────────────────────────────────────────────────────────────────────
+class SlackChannel:
+    """The outbox's Slack channel: a DM to a person's user id, or a post in a team's channel."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: WebClient, bot: ChatBot):
+        self.client = client
+        self.bot = bot
+
+    def send(self, destination: Any, reply: Reply, *, idempotency_key: str) -> None:
+        from bot.outbox import DeliveryError
+
+        target = unsent_target(self.bot, PLATFORM, destination, idempotency_key)
+        if target is None:
+            return
+        try:
+            self.client.chat_postMessage(channel=target.id, **render(reply))
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            if status == 429 or status >= 500:
+                wait = retry_after(exc.response.headers) if status == 429 else None
+                raise DeliveryError(f"slack: HTTP {status} sending to {target.id}", retry_after=wait) from None
+            raise UndeliverableError(f"slack refused the message to {target.id}: {exc.response.get('error')}") from None
+        except (URLError, OSError) as exc:
+            raise DeliveryError(f"slack: network error: {exc}", retry_after=None) from None
+        self.bot.store.mark_sent(PLATFORM, idempotency_key)

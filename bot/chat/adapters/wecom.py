@@ -1,0 +1,313 @@
+"""WeCom (企业微信): the self-built app's callback, markdown rendering, app messages and group robots.
+
+Inbound: WeCom calls GET /wecom/callback to verify the URL (we answer the decrypted echostr) and POSTs
+encrypted XML for each member's message. We check msg_signature, decrypt, claim the MsgId (WeCom
+retries when we are slow), answer 200 at once and run the command on a worker thread; the reply goes
+out through the app message API. Buttons become a `button_interaction` template card whose clicks
+come back as `template_card_event` callbacks.
+
+Outbound: the access token is cached for its `expires_in` and refreshed when WeCom says it expired;
+an errcode ≠ 0 is an error even with HTTP 200. Team alerts go to a group robot webhook, paced to one
+message per 3 s per robot (WeCom allows 20 a minute; beyond that it answers errcode 130101).
+"""
+
+import json
+import logging
+import os
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
+
+from bot.chat.adapters.base import ChatBot, UndeliverableError, unsent_target
+from bot.chat.adapters.chunks import pack_lines, wrap_split
+from bot.chat.adapters.wecom_crypto import WecomCrypto, WecomCryptoError
+from bot.chat.settings import PlatformSettings, secret
+from bot.core.errors import MailroomError
+from bot.core.reply import Block, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "wecom"
+APP_MARKDOWN_BYTES = 2048
+ROBOT_MARKDOWN_BYTES = 4096
+MAX_CARD_BUTTONS = 6
+CARD_KEY_BYTES = 1024
+TOKEN_ERRORS = {40001, 40014, 42001}
+RETRY_LATER = {-1: 5.0, 45009: 60.0, 130101: 60.0}  # system busy, API frequency limit, robot 20/min
+MAX_CALLBACK_AGE = 300.0
+
+
+class WecomApiError(MailroomError):
+    def __init__(self, errcode: int, errmsg: str):
+        self.errcode = errcode
+        self.errmsg = errmsg
+        super().__init__(f"WeCom API error {errcode}: {errmsg}")
+
+
+# ── rendering ───────────────────────────────────────────────────────────────────────────────
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _lines(block: Block) -> list[tuple[str, str, str]]:
+    if block.type == "heading":
+        return [(block.text, "**", "**")]
+    if block.type == "text":
+        return [(line, "", "") for line in block.text.split("\n")]
+    if block.type == "fields":
+        return [(value, f"**{label}:** ", "") for label, value in block.fields]
+    if block.type == "list":
+        return ([(block.text, "**", "**")] if block.text else []) + [(item, "• ", "") for item in block.items]
+    if block.type == "context":
+        return [(line, '<font color="comment">', "</font>") for line in block.text.split("\n")]
+    return [("", "", "")]
+
+
+def render(reply: Reply, *, limit: int = APP_MARKDOWN_BYTES, buttons_as_text: bool = True) -> list[str]:
+    """WeCom markdown, split between lines into messages of at most `limit` bytes (UTF-8).
+
+    Buttons become lines telling what to send (`> Ack: send /ack 12`) unless they travel as a card.
+    """
+    lines = [line for block in reply.blocks for line in _lines(block)]
+    if not lines:
+        lines = [(line, "", "") for line in (reply.text or " ").split("\n")]
+    if buttons_as_text:
+        lines += [(f"{b.label}: send `{b.command}`", "> ", "") for b in reply.buttons]
+    pieces = (piece for raw, before, after in lines for piece in wrap_split(raw, before, after, limit, _size))
+    return pack_lines(pieces, limit, _size) or [" "]
+
+
+def cards_fit(reply: Reply) -> bool:
+    return 0 < len(reply.buttons) <= MAX_CARD_BUTTONS and all(
+        _size(b.command) <= CARD_KEY_BYTES for b in reply.buttons
+    )
+
+
+def render_card(reply: Reply, *, task_id: str) -> dict[str, Any]:
+    """A `button_interaction` template card; each button's key is the command it runs."""
+    title = next((b.text for b in reply.blocks if b.type == "heading"), "") or reply.text.split("\n", 1)[0]
+    styles = {"primary": 1, "default": 2, "danger": 3}
+    return {
+        "card_type": "button_interaction",
+        "main_title": {"title": title[:26] or "Mailroom", "desc": "Mailroom"},
+        "task_id": task_id,
+        "button_list": [
+            {"text": b.label[:10], "style": styles[b.style], "key": b.command} for b in reply.buttons
+        ],
+    }
+
+
+# ── inbound ─────────────────────────────────────────────────────────────────────────────────
+def parse_xml(body: bytes | str) -> dict[str, str]:
+    """The flat `<xml><Field>value</Field>…</xml>` WeCom sends; DTDs and entities are refused."""
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+        raise WecomCryptoError("XML with a DTD is not accepted")
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise WecomCryptoError(f"not XML: {exc}") from None
+    return {child.tag: (child.text or "") for child in root}
+
+
+def to_request(fields: dict[str, str]) -> tuple[str, str] | None:
+    """(WeCom user id, chat text) from a text message or a card button click."""
+    user = fields.get("FromUserName", "")
+    if fields.get("MsgType") == "text":
+        return user, fields.get("Content", "")
+    if fields.get("MsgType") == "event" and fields.get("Event") == "template_card_event":
+        return user, fields.get("EventKey", "")
+    return None
+
+
+def delivery_id(fields: dict[str, str]) -> str:
+    if fields.get("MsgId"):
+        return f"msg:{fields['MsgId']}"
+    return ":".join(["event", fields.get("FromUserName", ""), fields.get("CreateTime", ""),
+                     fields.get("TaskId", ""), fields.get("EventKey", "")])
+
+
+# ── the Web API ─────────────────────────────────────────────────────────────────────────────
+def _http_json(url: str, payload: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
+    data = json.dumps(payload, ensure_ascii=False).encode("utf-8") if payload is not None else None
+    request = Request(url, data=data, headers={"Content-Type": "application/json; charset=utf-8"},
+                      method="POST" if data is not None else "GET")
+    with urlopen(request, timeout=timeout) as response:
+        answer = json.loads(response.read().decode("utf-8"))
+    if not isinstance(answer, dict):
+        raise WecomApiError(-1, "answer is not a JSON object")
+    if answer.get("errcode", 0) != 0:
+        raise WecomApiError(int(answer["errcode"]), str(answer.get("errmsg", "")))
+    return answer
+
+
+class WecomApi:
+    """gettoken (cached, refreshed on expiry) and the app message API."""
+
+    def __init__(self, base_url: str, corp_id: str, corp_secret: str, agent_id: int, *,
+                 monotonic: Callable[[], float] = time.monotonic, timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.corp_id = corp_id
+        self.corp_secret = corp_secret
+        self.agent_id = agent_id
+        self.monotonic = monotonic
+        self.timeout = timeout
+        self._token: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+
+    def token(self) -> str:
+        with self._lock:
+            if self._token is None or self.monotonic() >= self._token[1]:
+                query = urlencode({"corpid": self.corp_id, "corpsecret": self.corp_secret})
+                answer = _http_json(f"{self.base_url}/cgi-bin/gettoken?{query}", None, self.timeout)
+                lifetime = float(answer.get("expires_in", 7200))
+                # refresh a little early, so a token never expires between our check and WeCom's
+                self._token = (str(answer["access_token"]), self.monotonic() + max(lifetime - 300, lifetime / 2))
+            return self._token[0]
+
+    def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        for attempt in (1, 2):
+            token = self.token()
+            try:
+                return _http_json(f"{self.base_url}/cgi-bin/{path}?{urlencode({'access_token': token})}",
+                                  payload, self.timeout)
+            except WecomApiError as exc:
+                if exc.errcode in TOKEN_ERRORS and attempt == 1:
+                    with self._lock:
+                        self._token = None
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def send_markdown(self, touser: str, content: str) -> None:
+        self.call("message/send", {"touser": touser, "msgtype": "markdown", "agentid": self.agent_id,
+                                   "markdown": {"content": content}})
+
+    def send_card(self, touser: str, card: dict[str, Any]) -> None:
+        self.call("message/send", {"touser": touser, "msgtype": "template_card", "agentid": self.agent_id,
+                                   "template_card": card})
+
+    def send_group_markdown(self, chat_id: str, content: str) -> None:
+        self.call("appchat/send", {"chatid": chat_id, "msgtype": "markdown", "markdown": {"content": content}})
+
+
+class RobotSender:
+    """Group-robot webhooks (`webhook/send?key=KEY`), paced per robot with an injectable clock."""
+
+    def __init__(self, base_url: str, *, interval: float = 3.0, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.interval = interval
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.timeout = timeout
+        self._next: dict[str, float] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def send_markdown(self, key: str, content: str) -> None:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            wait = self._next.get(key, 0.0) - self.monotonic()
+            if wait > 0:
+                self.sleep(wait)
+            self._next[key] = self.monotonic() + self.interval
+            _http_json(f"{self.base_url}/cgi-bin/webhook/send?{urlencode({'key': key})}",
+                       {"msgtype": "markdown", "markdown": {"content": content}}, self.timeout)
+
+
+# ── the callback ────────────────────────────────────────────────────────────────────────────
+class WecomAdapter:
+    def __init__(self, bot: ChatBot, settings: PlatformSettings, *, api: WecomApi | None = None,
+                 executor: Executor | None = None, wall_clock: Callable[[], float] = time.time):
+        self.bot = bot
+        self.settings = settings
+        self.crypto = WecomCrypto(secret(settings.wecom_token), secret(settings.wecom_aes_key),
+                                  settings.wecom_corp_id or "")
+        self.api = api or WecomApi(settings.wecom_api_url, settings.wecom_corp_id or "",
+                                   secret(settings.wecom_secret), settings.wecom_agent_id or 0)
+        self.executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="wecom")
+        self.wall_clock = wall_clock
+        self._tasks = 0
+
+    def handle_callback(self, method: str, query: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        """GET: URL verification. POST: one encrypted message. Anything unverified → 403, nothing run."""
+        signature, timestamp, nonce = (query.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
+        try:
+            if not timestamp.isdigit() or abs(self.wall_clock() - int(timestamp)) > MAX_CALLBACK_AGE:
+                raise WecomCryptoError("stale or missing timestamp")
+            if method == "GET":
+                return 200, self.crypto.open(signature, timestamp, nonce, query.get("echostr", "")).encode("utf-8")
+            fields = parse_xml(self.crypto.open(signature, timestamp, nonce, parse_xml(body).get("Encrypt", "")))
+        except WecomCryptoError as exc:
+            log.warning("wecom: callback rejected: %s", exc)
+            return 403, b"forbidden"
+        parsed = to_request(fields)
+        if parsed is not None and self.bot.store.claim(PLATFORM, delivery_id(fields)):
+            self.executor.submit(self._run, *parsed)
+        return 200, b""
+
+    def _run(self, user: str, text: str) -> None:
+        try:
+            self.deliver(user, self.bot.answer(PLATFORM, user, text))
+        except Exception:
+            log.exception("wecom: answering %s failed", user)
+
+    def deliver(self, touser: str, reply: Reply) -> None:
+        """Markdown within 2,048 bytes per message; buttons as a card when they fit one."""
+        card = cards_fit(reply)
+        for chunk in render(reply, buttons_as_text=not card):
+            self.api.send_markdown(touser, chunk)
+        if card:
+            self._tasks += 1
+            task_id = f"mr{int(self.wall_clock() * 1000)}-{self._tasks}"
+            self.api.send_card(touser, render_card(reply, task_id=task_id))
+
+
+# ── alerts ──────────────────────────────────────────────────────────────────────────────────
+class WecomChannel:
+    """The outbox's WeCom channel: app messages to people; a team's group robot (or app chat)."""
+
+    platform = PLATFORM
+
+    def __init__(self, adapter: WecomAdapter, robots: RobotSender, bot: ChatBot | None = None,
+                 environ: dict[str, str] | None = None):
+        self.adapter = adapter
+        self.robots = robots
+        self.bot = bot or adapter.bot
+        self.environ = environ if environ is not None else os.environ
+
+    def send(self, destination: Any, reply: Reply, *, idempotency_key: str) -> None:
+        from bot.outbox import DeliveryError
+
+        target = unsent_target(self.bot, PLATFORM, destination, idempotency_key)
+        if target is None:
+            return
+        try:
+            if target.kind == "person":
+                self.adapter.deliver(target.id, reply)
+            elif target.robot_key_env:
+                key = self.environ.get(target.robot_key_env)
+                if not key:
+                    raise UndeliverableError(f"environment variable {target.robot_key_env} (group robot key) is not set")
+                for chunk in render(reply, limit=ROBOT_MARKDOWN_BYTES):
+                    self.robots.send_markdown(key, chunk)
+            else:
+                for chunk in render(reply):
+                    self.adapter.api.send_group_markdown(target.id, chunk)
+        except WecomApiError as exc:
+            if exc.errcode in RETRY_LATER:
+                raise DeliveryError(f"wecom: {exc}", retry_after=RETRY_LATER[exc.errcode]) from None
+            raise UndeliverableError(f"wecom refused the message to {target.id}: {exc}") from None
+        except HTTPError as exc:
+            raise DeliveryError(f"wecom: HTTP {exc.code}", retry_after=None) from None
+        except (URLError, OSError) as exc:
+            raise DeliveryError(f"wecom: network error: {exc}", retry_after=None) from None
+        self.bot.store.mark_sent(PLATFORM, idempotency_key)

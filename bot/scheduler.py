@@ -1,0 +1,91 @@
+"""One scheduler round: the mail rules, then the SLAs (due alerts, daily digests), then the outbox.
+
+`mailroom run` calls `scheduler_tick` every `config.bot.sla_interval` (and after each sync);
+`mailroom sla tick` runs the SLA part (`run_scheduler_once`) once, for cron and tests. Each step is safe to repeat and to run from
+two processes: evaluation is incremental, alerts are unique per key, deliveries are claimed.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.outbox import Channel, DeliveryReport, Destination, deliver_pending, enqueue, with_console
+from bot.sla.alerts import enqueue_alerts
+from bot.sla.digest import digest_reply, sla_teams, team_digest
+from bot.sla.engine import Evaluation
+from bot.store.db import write_transaction
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+DIGEST_AT = time(9, 0)
+"""Local time (organisation's zone) after which each team's daily digest is sent."""
+
+
+@dataclass
+class TickReport:
+    evaluation: Evaluation
+    alerts: int = 0
+    digests: int = 0
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+    def line(self) -> str:
+        e, d = self.evaluation, self.delivery
+        return (f"evaluated ({e.scope}): {e.opened} opened, {e.closed} closed, {e.state_changes} state changes; "
+                f"{self.alerts} alerts and {self.digests} digests queued; delivered {d.sent}, retrying {d.retrying}, "
+                f"skipped {d.skipped}, failed {d.failed}")
+
+
+def enqueue_digests(services: "Services", now: datetime) -> int:
+    """Each SLA team's digest, once per local day, after DIGEST_AT; to its channel, else its manager."""
+    zone = ZoneInfo(services.config.organization.timezone)
+    local_now = now.astimezone(zone)
+    if local_now.time() < DIGEST_AT:
+        return 0
+    day = local_now.date().isoformat()
+    planned = []
+    for team_id in sla_teams(services):
+        key = f"sla:digest:{team_id}:{day}"
+        if services.db.execute("SELECT 1 FROM sla_alerts WHERE key = ?", [key]).fetchone():
+            continue
+        team = services.directory.teams[team_id]
+        c = team.channels
+        if any((c.slack, c.telegram, c.wecom, c.wecom_robot_key_env)):
+            destination, route = Destination("team", None, team_id), "team channel"
+        elif team.manager:
+            destination, route = Destination("person", team.manager, None), "manager"
+        else:
+            destination, route = None, f"team {team_id} has no channel and no manager"
+        reply = digest_reply(services, [team_digest(services, team_id, now)], now)
+        planned.append((key, destination, route, reply))
+    added = 0
+    with write_transaction(services.db):
+        for key, destination, route, reply in planned:
+            added += enqueue(services.db, key=key, kind="digest", level="digest", now=now,
+                             destination=destination, route=route, reply=reply)
+    return added
+
+
+def run_scheduler_once(services: "Services", channels: list[Channel] | None = None) -> TickReport:
+    """Evaluate (incrementally), queue what became due, deliver through `channels` (+ the console)."""
+    now = services.clock.now()
+    report = TickReport(services.sla.evaluate(now))
+    report.alerts = enqueue_alerts(services, now)
+    report.digests = enqueue_digests(services, now)
+    report.delivery = deliver_pending(services.db, with_console(channels), now)
+    log.debug("sla tick: %s", report.line())
+    return report
+
+
+def scheduler_tick(services: "Services", channels: list[Any]) -> TickReport:
+    """One round for `Runner(tick=scheduler_tick)`: the rules tick, then the SLA round (which delivers
+    the outbox, rules nudges included)."""
+    try:
+        services.rules.tick(services.clock.now())
+    except Exception:  # noqa: BLE001 - a rules bug must not stop SLA alerts
+        log.exception("rules tick failed")
+    return run_scheduler_once(services, channels)
