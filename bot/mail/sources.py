@@ -60,18 +60,26 @@ def read_messages(path: str | os.PathLike[str], *, deferred: bool = False) -> It
     if not path.exists():
         raise MailroomError(f"{path}: no such file or folder")
     if path.is_dir():
+        plain_folder = not is_maildir(path)
         for file in _files(path):
             where = str(file)
-            yield where, MessageFile(where) if deferred else MessageFile(where).read()
+            if plain_folder and is_mbox(file):  # an mbox saved among .eml files (Thunderbird's "Inbox")
+                yield from _mbox_messages(file)
+            else:
+                yield where, MessageFile(where) if deferred else MessageFile(where).read()
     elif is_mbox(path):
-        box = mailbox.mbox(str(path), create=False)
-        try:
-            for key in box.iterkeys():
-                yield f"{path}#{key}", box.get_bytes(key)
-        finally:
-            box.close()
+        yield from _mbox_messages(path)
     else:
         yield str(path), path.read_bytes()
+
+
+def _mbox_messages(path: Path) -> Iterator[tuple[str, bytes]]:
+    box = mailbox.mbox(str(path), create=False)
+    try:
+        for key in box.iterkeys():
+            yield f"{path}#{key}", box.get_bytes(key)
+    finally:
+        box.close()
 
 
 def _files(folder: Path) -> Iterator[Path]:

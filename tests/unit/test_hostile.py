@@ -216,3 +216,18 @@ def test_a_folder_with_hostile_and_junk_files_imports_every_message(tmp_path: Pa
     assert {f"n{i}@acme-trading.de" for i in range(5)} <= ids
     assert services.db.execute("SELECT count(*) FROM messages").fetchone()[0] == len(normal) + len(hostile.hostile_set())
     assert isinstance(MailPreparer(sniff=True)(b""), NotMail)
+
+
+def test_an_mbox_among_the_files_of_a_folder_is_read_message_by_message(tmp_path: Path) -> None:
+    import mailbox
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    box = mailbox.mbox(str(folder / "Inbox"))
+    for i in range(3):
+        box.add(eml("a@customer.com", INQUIRY, f"PO {i}", msgid=f"mbox{i}@customer.com"))
+    box.flush()
+    (folder / "single.eml").write_bytes(eml("a@customer.com", INQUIRY, "one", msgid="single@customer.com"))
+    services = fresh_services(tmp_path / "cfg")
+    summary = import_messages(services.archive, read_messages(folder, deferred=True), workers=2)
+    assert (summary.read, summary.new) == (4, 4)
