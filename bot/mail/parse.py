@@ -59,7 +59,6 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
 _FOLDING = re.compile(r"\r?\n(?=[ \t])")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _SURROGATE = re.compile("[\udc80-\udcff]")
-_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _NOT_SIMPLE = re.compile(r'["()\\:;\[\]\r\n\udc80-\udcff]')
 _ADDR_SPEC = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+"
 _SIMPLE_ADDRESS = re.compile(rf"[ \t]*(?:([A-Za-z0-9 \t!#$%&'*+/=?^_`{{|}}~-]*?)[ \t]*<({_ADDR_SPEC})>|({_ADDR_SPEC}))[ \t]*")
