@@ -145,9 +145,14 @@ class Watcher:
                 f"mailbox is not being archived; it keeps retrying (see the log of `mailroom run`).")
         reply = Reply(command="sync.failing", text=text, data={"mailbox": target.address, "error": what,
                                                                "failures": count})
+        admins = self.services.directory.admins()
+        if not admins:
+            log.warning("%s: failing the same way %d times in a row, and no admin is configured to alert",
+                        target.address, count)
+            return False
         try:
             with self.lock, write_transaction(self.services.db):
-                for admin in self.services.directory.admins():
+                for admin in admins:
                     enqueue(self.services.db, key=f"sync:failing:{target.address}:{admin.id}:{iso(now)}",
                             kind="sync", level="failing", now=now, destination=Destination("person", admin.id, None),
                             route="admin: mail sync failing", reply=reply)
