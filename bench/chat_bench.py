@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.chat.adapters import console, slack, telegram, wecom  # noqa: E402
 from bot.chat.adapters.base import ChatBot  # noqa: E402

@@ -1,7 +1,9 @@
-"""What the mail rules cost: sorting categories at import, and the rules scan over newly archived mail.
+"""What the mail rules find and cost: each rule's precision and recall on a labelled set, then sorting
+categories at import, and the rules scan over newly archived mail.
 
-    python bench/rules_bench.py            # ~23,000 messages (the demo factory's flows over ~7 years)
-    python bench/rules_bench.py --quick    # ~2,300 messages (smoke test)
+    python bench/rules_bench.py                  # quality, then ~23,000 messages (the demo factory over ~7 years)
+    python bench/rules_bench.py --quick          # quality, then ~2,300 messages (smoke test)
+    python bench/rules_bench.py --quality-only   # precision and recall only (bench/rules_labels.py)
 
 The mail is the demo factory's generator (bot/demo/generator.py) run for many rounds: inquiries with
 quotations, POs with confirmations, delivery changes and shipping documents, after-sales threads
@@ -34,7 +36,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.clock import Clock, iso  # noqa: E402
 from bot.core.config import load_config  # noqa: E402
@@ -117,10 +119,24 @@ def _timed(function: Callable[..., Any]) -> Callable[..., Any]:
     return timed
 
 
+def quality(folder: Path) -> None:
+    """Each rule's precision and recall on the labelled set (bench/rules_labels.py), under the default
+    subject scope and, for comparison, under "all_outbound" (what Mailroom did before issue 17)."""
+    from bench.rules_labels import evaluate
+
+    for scope in ("new_threads", "quotations", "all_outbound"):
+        print("\n".join(evaluate(folder, scope).lines()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="~2,300 messages instead of ~23,000")
+    parser.add_argument("--quality-only", action="store_true", help="only the rules' precision and recall")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rules-quality-") as tmp:
+        quality(Path(tmp))
+    if args.quality_only:
+        return
     rounds = 20 if args.quick else 200
     rng = random.Random(11)
     raws = [m.raw for m in generate(NOW, rounds=rounds)]

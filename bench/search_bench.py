@@ -3,6 +3,7 @@
     python bench/search_bench.py              # 1,000,000 messages (built once, cached in bench/.cache/)
     python bench/search_bench.py --quick      # 20,000 messages, a smoke run
     python bench/search_bench.py --size 300000 --rebuild
+    python bench/search_bench.py --quick --vocabulary-ab 3   # old six synonym groups vs the trade vocabulary
 
 Prints: build time, index size, p50/p95 per query class and overall for 200 mixed queries (half of
 them asked by a sales member, so the rights filter runs too), the common-word class against plain
@@ -177,6 +178,59 @@ def subprocess_version() -> str:
     return done.stdout.strip().removeprefix("notmuch ")
 
 
+# The six groups built in before the trade vocabulary (issue 17), for --vocabulary-ab.
+OLD_SYNONYMS = (
+    ("B/L", "BL", "bill of lading", "提单"),
+    ("PI", "proforma invoice", "pro forma invoice", "形式发票"),
+    ("PO", "purchase order", "采购订单"),
+    ("CI", "commercial invoice", "商业发票"),
+    ("PL", "packing list", "装箱单"),
+    ("RFQ", "request for quotation", "询价"),
+)
+
+
+def vocabulary_ab(services: Services, mix: list[tuple[str, str]], rounds: int) -> None:
+    """The same 200 queries with the old six synonym groups and with the trade vocabulary, alternating
+    query by query in one process, so load on a shared machine hits both alike; best of `rounds` each."""
+    from bot.search import synonyms as module
+
+    engine = services.search.engine
+    new = engine.synonyms
+    old = module.Synonyms.__new__(module.Synonyms)
+    saved = module.BUILT_IN
+    module.BUILT_IN = OLD_SYNONYMS
+    try:
+        old.__init__(services.config.search.synonyms)  # type: ignore[misc]
+    finally:
+        module.BUILT_IN = saved
+    directory = services.directory
+    admin, member = directory.find_person("zhou"), directory.find_person("li")
+    best: dict[str, dict[int, float]] = {"old": {}, "new": {}}
+    matched: dict[str, int] = {"old": 0, "new": 0}
+    for _ in range(rounds):
+        for number, (_cls, text) in enumerate(mix):
+            person = member if number % 2 else admin
+            for name, synonyms in (("old", old), ("new", new)):
+                engine.synonyms = synonyms
+                started = time.perf_counter()
+                result = services.search.search(person, text)
+                elapsed = (time.perf_counter() - started) * 1000
+                best[name][number] = min(elapsed, best[name].get(number, elapsed))
+                if _ == 0:
+                    matched[name] += result.matched
+    engine.synonyms = new
+    print(f"\nvocabulary A/B — the same {len(mix)} queries, alternating, best of {rounds}: old = the six groups before "
+          f"issue 17, new = the trade vocabulary ({len(new.groups)} groups); load average {os.getloadavg()[0]:.1f}")
+    print(f"{'class':<10}{'n':>4}{'old p50':>9}{'new p50':>9}{'old p95':>9}{'new p95':>9}")
+    classes = list(dict.fromkeys(cls for cls, _ in mix))
+    for cls in [*classes, "ALL"]:
+        numbers = [i for i, (c, _) in enumerate(mix) if cls in (c, "ALL")]
+        o = [best["old"][i] for i in numbers]
+        n = [best["new"][i] for i in numbers]
+        print(f"{cls:<10}{len(numbers):>4}{pct(o, 50):>9.1f}{pct(n, 50):>9.1f}{pct(o, 95):>9.1f}{pct(n, 95):>9.1f}")
+    print(f"matches summed over the queries: old {matched['old']:,}, new {matched['new']:,}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1_000_000)
@@ -185,6 +239,8 @@ def main() -> None:
     parser.add_argument("--like-sample", type=int, default=0, help="LIKE over only this many terms (0: all)")
     parser.add_argument("--notmuch", type=int, default=50_000, metavar="N",
                         help="compare with notmuch on the first N messages when it is installed (0: skip)")
+    parser.add_argument("--vocabulary-ab", type=int, default=0, metavar="ROUNDS",
+                        help="only: the query mix with the old six synonym groups vs the trade vocabulary, alternating")
     args = parser.parse_args()
     size = 20_000 if args.quick else args.size
     folder = CACHE / f"search-{size}"
@@ -203,6 +259,12 @@ def main() -> None:
     rng = random.Random(7)
     corpus = Corpus(size)
     mix = queries(corpus, size, rng)
+    if args.vocabulary_ab:
+        for _cls, text in mix[:20]:  # warm the page cache
+            services.search.search(admin, text)
+        vocabulary_ab(services, mix, args.vocabulary_ab)
+        db.conn.close()
+        return
 
     # one-time loads of a fresh process, reported apart: the typo vocabulary and the customer names
     engine = services.search.engine

@@ -35,7 +35,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.clock import iso  # noqa: E402
 from bot.core.config import load_config  # noqa: E402

@@ -72,8 +72,9 @@ class Channel(Protocol):
 class ConsoleChannel:
     """The channel that is always configured: it writes each alert to the log.
 
-    At INFO only the routing facts (level, item, mailbox, destination); the rendered alert, which
-    holds the subject and customer, at DEBUG. A mail body is never part of an alert.
+    Only the routing facts (level, item, mailbox, destination), at INFO; at DEBUG the kind of reply and
+    its size — never its text: an alert holds a subject and a customer, and logs (even `-v`) must not
+    carry the subjects of mailboxes their reader may not read. A mail body is never part of an alert.
     """
 
     platform = "console"
@@ -89,7 +90,8 @@ class ConsoleChannel:
             idempotency_key, alert.get("level", reply.command), alert.get("item", "-"), alert.get("mailbox", ""),
             destination.describe(),
         )
-        self.log.debug("alert %s text: %s", idempotency_key, reply.text)
+        self.log.debug("alert %s: %s, %d characters, %d blocks", idempotency_key, reply.command, len(reply.text),
+                       len(reply.blocks))
         self.sent.append((destination, reply, idempotency_key))
 
 

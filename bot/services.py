@@ -1,6 +1,7 @@
 """Everything a handler may use, built once per process from the config and the clock."""
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -12,14 +13,30 @@ from bot.mail.archive import Archive
 from bot.schema import open_archive
 from bot.store.audit import AuditLog
 
+if TYPE_CHECKING:  # built on first use: a command that needs none of them never imports them
+    from bot.customers.matching import CustomerIndexCache
+    from bot.mail.visibility import Visibility
+    from bot.rules.engine import RulesEngine
+    from bot.search.service import SearchService
+    from bot.sla.engine import SlaEngine
+
 
 class Services:
-    def __init__(self, config: Config, clock: Clock | None = None, db: Database | None = None):
+    def __init__(self, config: Config, clock: Clock | None = None, db: Database | None = None, *,
+                 create: bool = True):
+        """`create=False`: a missing archive is an ArchiveError instead of a new, empty archive."""
         self.config = config
         self.clock = clock or Clock()
         self.directory = Directory(config)
-        self.db = db if db is not None else open_archive(config.archive_path)
+        self.db = db if db is not None else open_archive(config.archive_path, create=create)
         self.permissions = Permissions(self.directory)
+
+    @cached_property
+    def visibility(self) -> "Visibility":
+        """The one choke point for mail facts (bot/mail/visibility.py)."""
+        from bot.mail.visibility import Visibility
+
+        return Visibility(self.permissions)
 
     @cached_property
     def archive(self) -> Archive:
@@ -33,27 +50,27 @@ class Services:
         return AuditLog(self.db, self.clock)
 
     @cached_property
-    def sla(self) -> "SlaEngine":  # noqa: F821 - imported lazily: the engine is only built when used
+    def sla(self) -> "SlaEngine":
         from bot.sla.engine import SlaEngine
 
         return SlaEngine(self.db, self.config, self.directory)
 
     @cached_property
-    def search(self) -> "SearchService":  # noqa: F821 - imported lazily: built when first used
+    def search(self) -> "SearchService":
         from bot.search.service import SearchService
 
         return SearchService(self.db, self.config, self.directory, self.permissions, self.clock, self.audit)
 
     @cached_property
-    def customer_index(self) -> "CustomerIndexCache":  # noqa: F821 - imported lazily: built when first used
+    def customer_index(self) -> "CustomerIndexCache":
         """The customer matcher (/owner, /assign, …): new customers appended, rebuilt when one changes."""
         from bot.customers.matching import CustomerIndexCache
 
         return CustomerIndexCache(self.db, free_mail=frozenset(self.directory.free_mail))
 
     @cached_property
-    def rules(self) -> "RulesEngine":  # noqa: F821 - imported lazily: built when first used
-        """The guide's mail rules (issue 9): categories, CC rule, naming, routing, collisions, pool."""
+    def rules(self) -> "RulesEngine":
+        """The guide's mail rules: categories, CC rule, naming, routing, collisions, pool."""
         from bot.rules.engine import RulesEngine
 
         return RulesEngine(self)

@@ -1,10 +1,12 @@
 """/assign: make a person the explicit owner of a customer (leads, managers, admins); audited, with history."""
 
+from typing import Any
+
 from bot.chat.commands import Request, UsageError, command
 from bot.core.config import Person
 from bot.core.directory import Directory
 from bot.core.errors import CommandError
-from bot.core.reply import Button, Reply, ReplyError, bullets, context, heading
+from bot.core.reply import Button, Reply, ReplyError, bullets, context, echo, heading
 from bot.customers.inference import effective_owner
 from bot.customers.ownership import history, owner_of, set_owner
 from bot.customers.report import customer_ref, person_ref
@@ -28,7 +30,7 @@ def assign(request: Request) -> Reply:
         return no_match_reply(request, customer_text, resolution, command="assign",
                               again=f"/assign {{name}} {person.id}")
     if resolution.status == "ambiguous":
-        message = f"Several customers match “{customer_text}”; nothing changed. Which one?"
+        message = f"Several customers match “{echo(customer_text)}”; nothing changed. Which one?"
         return Reply(
             command="assign",
             blocks=[heading(message), bullets([f"{m.customer.name} (score {m.score:g})" for m in resolution.matches])],
@@ -43,7 +45,7 @@ def assign(request: Request) -> Reply:
     db, directory = services.db, services.directory
     before_id, before_source = effective_owner(db, directory, customer.id, now=now)
     explicit = owner_of(db, customer.id)
-    previous = {"owner": _ref(directory, before_id), "source": before_source}
+    previous: dict[str, Any] = {"owner": _ref(directory, before_id), "source": before_source}
     if explicit is not None and explicit.person_id == person.id:
         return Reply(
             command="assign",
@@ -108,7 +110,7 @@ def _customer_and_person(request: Request, args: list[str]) -> tuple[str, Person
             if person is not None:
                 return " ".join(args[:-n]), person
     known = ", ".join(sorted(directory.people))
-    raise CommandError(f"No person “{args[-1]}” in Mailroom's people list (known: {known}).", code="unknown_person")
+    raise CommandError(f"No person “{echo(args[-1])}” in Mailroom's people list (known: {known}).", code="unknown_person")
 
 
 def _ref(directory: Directory, person_id: str | None) -> dict[str, str] | None:

@@ -5,11 +5,12 @@ from zoneinfo import ZoneInfo
 from bot.chat.commands import Request, UsageError, command
 from bot.core.config import Person
 from bot.core.errors import CommandError
-from bot.core.reply import Reply, bullets, heading
+from bot.core.reply import Reply, bullets, echo, heading
 from bot.sla import actions as sla_actions
 from bot.sla.away import current_aways
 from bot.sla.view import person_name
 
+SELF = frozenset({"me", "i", "myself", "我", "本人"})
 USAGE = "/away <person> until <YYYY-MM-DD> [backup <person>] | /away <person> back | /away"
 
 
@@ -45,8 +46,10 @@ def away(request: Request) -> Reply:
 
 
 def _person(request: Request, text: str) -> Person:
+    if text.strip().lower() in SELF:
+        return request.person
     person = request.services.directory.find_person(text)
     if person is None:
         known = ", ".join(p.id for p in request.services.config.people)
-        raise CommandError(f"no person {text!r} (known: {known})", code="unknown_person")
+        raise CommandError(f"no person {echo(text)!r} (known: {known})", code="unknown_person")
     return person

@@ -15,7 +15,7 @@ from bot.chat.commands import Request, UsageError, command
 from bot.core.config import Person
 from bot.core.directory import Directory
 from bot.core.errors import CommandError
-from bot.core.reply import Button, Reply, ReplyError, bullets, failure, heading
+from bot.core.reply import Button, Reply, ReplyError, bullets, echo, failure, heading
 from bot.customers.matching import Resolution
 from bot.handover import service as domain
 from bot.handover import view
@@ -87,7 +87,7 @@ def _start(request: Request) -> Reply:
     planned = domain.plan(services, request.person, giver_id, receiver, customer_ids, reason=reason)
     if yes:
         return view.confirmed_reply(services, domain.confirm(services, request.person, planned.id), request.now)
-    return view.preview_reply(services, planned, request.now)
+    return view.preview_reply(services, planned, request.now, request.person)
 
 
 def _options(args: list[str]) -> tuple[list[str], str | None, bool]:
@@ -132,7 +132,7 @@ def _person(request: Request, words: list[str], *, role: str) -> tuple[Person | 
         return key, words[1:]
     close = close_people(directory, words[0])
     where = "the giver" if role == "from" else "the receiver"
-    message = f"No person “{words[0]}” in Mailroom's people list ({where})."
+    message = f"No person “{echo(words[0])}” in Mailroom's people list ({where})."
     if close:
         message += " Closest: " + ", ".join(f"{p.name} ({p.id})" for p in close) + "."
     return failure("handover", "unknown_person", message, query=words[0], role=role,
@@ -215,10 +215,10 @@ def _unresolved(request: Request, query: str, resolution: Resolution, giver_id: 
         return f'/handover {giver_id} {receiver_id} "{name}" {tail}'.strip()
 
     if resolution.status == "ambiguous":
-        message = f"Several customers match “{query}”; nothing planned. Which one?"
+        message = f"Several customers match “{echo(query)}”; nothing planned. Which one?"
         code = "ambiguous"
     else:
-        message = f"No customer matches “{query}”; nothing planned."
+        message = f"No customer matches “{echo(query)}”; nothing planned."
         if candidates:
             message += " Closest: " + ", ".join(f"{m.customer.name} ({m.score:g})" for m in candidates) + "."
         code = "no_match"
@@ -239,5 +239,5 @@ def _unresolved(request: Request, query: str, resolution: Resolution, giver_id: 
 def _id(text: str) -> int:
     cleaned = text.strip().lstrip("#")
     if not cleaned.isdigit():
-        raise UsageError(f"{text!r} is not a handover id (e.g. 3 or #3)")
+        raise UsageError(f"{echo(text)!r} is not a handover id (e.g. 3 or #3)")
     return int(cleaned)

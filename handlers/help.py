@@ -1,6 +1,6 @@
 from bot.chat.commands import REGISTRY, Request, command
 from bot.core.permissions import has_role
-from bot.core.reply import Reply, bullets, heading
+from bot.core.reply import Reply, bullets, echo, heading
 
 
 @command("help", usage="/help [command]", patterns=(r"^(?:help|帮助|\?)$",))
@@ -10,7 +10,7 @@ def help_(request: Request) -> Reply:
         name = request.args[0].lstrip("/").lower()
         cmd = REGISTRY.get(name)
         if cmd is None:
-            return Reply(command="help", text=f"No command /{name}. Try /help.", data={"commands": sorted(REGISTRY)})
+            return Reply(command="help", text=f"No command /{echo(name)}. Try /help.", data={"commands": sorted(REGISTRY)})
         return Reply(
             command="help",
             blocks=[heading(f"/{cmd.name}: {cmd.help.partition(': ')[2] or cmd.help}"), bullets([cmd.usage])],

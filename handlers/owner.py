@@ -7,13 +7,15 @@ from bot.chat.commands import Request, UsageError, command
 from bot.core.config import Person
 from bot.core.directory import Directory
 from bot.core.errors import CommandError
-from bot.core.reply import Block, Button, Reply, ReplyError, bullets, context, fields, heading
+from bot.core.reply import Block, Button, Reply, ReplyError, bullets, context, echo, fields, heading
 from bot.customers.inference import effective_owner, inferred_customers_of
 from bot.customers.matching import Resolution
 from bot.customers.ownership import SOURCE_WORDS, customers_of
 from bot.customers.report import (
     OPEN_THREADS_SHOWN,
     OwnerFacts,
+    crm_known_from,
+    crm_unknown_owner_line,
     customer_facts,
     customer_ref,
     local_date,
@@ -21,6 +23,7 @@ from bot.customers.report import (
     open_threads,
     person_ref,
 )
+from bot.mail.visibility import hidden_note
 
 MINE = frozenset({"mine", "me", "my", "我的", "我"})
 LIST_SHOWN = 50
@@ -55,8 +58,10 @@ def owner(request: Request) -> Reply:
         person = directory.find_person(query)
         if person is not None:
             return customers_reply(request, person)
-        if query.startswith("<@"):  # a chat mention of someone Mailroom does not know
-            raise CommandError(f"{query} is not in Mailroom's people list.", code="unknown_person")
+        if query.startswith("<@") or "." not in query:  # "@nobody", or a chat mention Mailroom does not know
+            known = ", ".join(p.id for p in request.services.config.people)
+            raise CommandError(f"{echo(query)} is not in Mailroom's people list (people: {known}).",
+                               code="unknown_person")
         query = query.lstrip("@")  # "@acme-trading.de": a domain, not a person
     resolution = request.services.customer_index.get().resolve(query)
     if resolution.status == "found":
@@ -69,7 +74,7 @@ def owner(request: Request) -> Reply:
 def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     best = resolution.matches[0]
     now = request.now
-    facts = customer_facts(request.services, best.customer.id, now=now)
+    facts = customer_facts(request.services, best.customer.id, now=now, reader=request.person)
     zone = request.services.config.organization.timezone
     blocks = [
         heading(f"{facts.customer.name} — {_owner_line(facts)}"),
@@ -77,11 +82,15 @@ def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     ]
     if facts.open_threads:
         shown = [_thread_line(t, zone, now) for t in facts.open_threads[:OPEN_THREADS_SHOWN]]
-        more = facts.open_count - len(shown)
+        more = len(facts.open_threads) - len(shown)
         blocks.append(bullets(shown + ([f"… and {more} more"] if more > 0 else []),
                               title="Waiting on us (last message from the customer):"))
+    if facts.crm_owner_unknown and facts.source != "none":
+        blocks.append(context(f"Note: {crm_unknown_owner_line(facts)}"))
+    if facts.open_hidden:
+        blocks.append(context(hidden_note(facts.open_hidden, "open thread", more=bool(facts.open_threads))))
     if best.score < 100 or _raw(best.matched) != _raw(query):
-        blocks.append(context(f"“{query}” matched {best.via} “{best.matched}” (score {best.score:g})"))
+        blocks.append(context(f"“{echo(query)}” matched {best.via} “{best.matched}” (score {best.score:g})"))
     data = {
         "query": query,
         "status": "found",
@@ -100,7 +109,7 @@ def ambiguous_reply(request: Request, query: str, resolution: Resolution) -> Rep
     ]
     return Reply(
         command="owner",
-        blocks=[heading(f"Several customers match “{query}”. Which one?"), bullets(lines)],
+        blocks=[heading(f"Several customers match “{echo(query)}”. Which one?"), bullets(lines)],
         buttons=[Button(label=f"{m.customer.name} ({m.score:g})", command=f"/owner {m.customer.name}")
                  for m in resolution.matches],
         data={"query": query, "status": "ambiguous", "matches": matches},
@@ -111,7 +120,7 @@ def no_match_reply(request: Request, query: str, resolution: Resolution, *, comm
                    again: str = "/owner {name}") -> Reply:
     """Say so, name the closest customers, and offer each as a button that asks again."""
     suggestions = resolution.suggestions
-    message = f"No customer matches “{query}”."
+    message = f"No customer matches “{echo(query)}”."
     if suggestions:
         message += " Closest: " + ", ".join(f"{m.customer.name} ({m.score:g})" for m in suggestions) + "."
     return Reply(
@@ -177,6 +186,9 @@ def _fact_fields(facts: OwnerFacts, directory: Directory, zone: str, now: dateti
 
 
 def _how_known(facts: OwnerFacts, directory: Directory, zone: str, now: datetime) -> str:
+    unknown = crm_unknown_owner_line(facts)
+    if facts.source == "none" and unknown:
+        return unknown
     if facts.source == "none":
         return "nobody in the CRM, and nobody has answered their mail yet — /assign sets an owner"
     if facts.source == "pool":
@@ -187,7 +199,7 @@ def _how_known(facts: OwnerFacts, directory: Directory, zone: str, now: datetime
                 f"{local_date(facts.evidence.last_at, zone, now)}")
     since = local_date(facts.since, zone, now).split(" (")[0] if facts.since else "?"
     if facts.source == "crm":
-        return f"CRM export (since {since})"
+        return crm_known_from(facts, zone)
     by = person_ref(directory, facts.by) if facts.by else None
     text = f"{SOURCE_WORDS[facts.source]} by {by.name if by else '?'} on {since}"
     return text + (f": {facts.reason}" if facts.reason else "")

@@ -3,8 +3,8 @@
 from zoneinfo import ZoneInfo
 
 from bot.chat.commands import Request, UsageError, command
-from bot.core.clock import parse_instant
-from bot.core.reply import Button, Reply, bullets, context, heading
+from bot.core.display import local_time, short_mailbox
+from bot.core.reply import Button, Reply, bullets, context, echo, heading
 from bot.search.engine import Hit, Result
 
 MORE_WORDS = ("more", "next", "更多", "下一页")
@@ -49,14 +49,14 @@ def render_result(result: Result, zone: ZoneInfo) -> Reply:
         pairs = ", ".join(f"{wrong} → {right}" for wrong, right in result.corrections.items())
         corrected = f" (spelling: {pairs})"
     if not result.hits:
-        text = (f"No more results for {result.query!r}." if result.page > 1
-                else f"Nothing found for {result.query!r}{corrected}.")
+        text = (f"No more results for “{echo(result.query)}”." if result.page > 1
+                else f"Nothing found for “{echo(result.query)}”{corrected}.")
         return Reply(command="search", blocks=[heading(text)], data=data)
     first = (result.page - 1) * result.page_size + 1
     last = first + len(result.hits) - 1
     count = f"{result.matched}" if result.complete else f"{result.matched}+"
     blocks = [
-        heading(f"{count} results for {result.query!r}{corrected} — {first}–{last}"),
+        heading(f"{count} results for “{echo(result.query)}”{corrected} — {first}–{last}"),
         bullets([hit_line(hit, zone) for hit in result.hits]),
     ]
     buttons: list[Button] = []
@@ -88,11 +88,3 @@ def hit_line(hit: Hit, zone: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def local_time(stamp: str | None, zone: ZoneInfo) -> str:
-    if not stamp:
-        return "(no date)"
-    return parse_instant(stamp).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-def short_mailbox(address: str) -> str:
-    return address.split("@", 1)[0] + "@" if "@" in address else address

@@ -3,8 +3,8 @@
 from zoneinfo import ZoneInfo
 
 from bot.chat.commands import Request, UsageError, command
+from bot.core.display import local_time, short_mailbox
 from bot.core.reply import Reply, bullets, context, fields, heading, paragraph
-from handlers.search import local_time, short_mailbox
 
 BODY_LIMIT = 3000
 """Characters of body text put in a chat reply (the whole text is in the reply's data)."""

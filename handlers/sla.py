@@ -1,11 +1,12 @@
 """/sla: customer mail waiting on us, and acting on it (ack, snooze, resolve)."""
 
 from bot.chat.commands import Request, UsageError, command
+from bot.core.display import short_mailbox
 from bot.core.errors import CommandError
-from bot.core.reply import Reply, fields, heading
+from bot.core.reply import Reply, echo, fields, heading
 from bot.sla import actions as sla_actions
 from bot.sla.digest import digest_reply, sla_teams, team_digest
-from bot.sla.view import item_json, item_line, list_reply, local, person_name, short_mailbox, visible_items
+from bot.sla.view import item_json, item_line, list_reply, local, person_name, visible_items
 
 USAGE = ("/sla [mine | breached | team <id> | show <id> | ack <id> | snooze <id> <4h> | resolve <id> | digest [team]]")
 
@@ -34,7 +35,7 @@ def sla(request: Request) -> Reply:
         team = request.services.directory.teams.get(args[1].lower())
         if team is None:
             known = ", ".join(t.id for t in request.services.config.teams)
-            raise CommandError(f"no team {args[1]!r} (teams: {known})", code="unknown_team")
+            raise CommandError(f"no team {echo(args[1])!r} (teams: {known})", code="unknown_team")
         return _list(request, "all", team.id, f"SLA — {team.name}")
     if verb in ("ack", "resolve", "show") or (verb == "snooze" and len(args) == 3):
         if len(args) < 2:
@@ -46,7 +47,7 @@ def sla(request: Request) -> Reply:
         return _digest(request, args[1:])
     if verb.lstrip("#").isdigit():
         return _act(request, "show", args)
-    raise UsageError(f"unknown /sla option {args[0]!r}")
+    raise UsageError(f"unknown /sla option {echo(args[0])!r}")
 
 
 def _list(request: Request, scope: str, team: str | None, title: str) -> Reply:
@@ -87,7 +88,7 @@ def _digest(request: Request, rest: list[str]) -> Reply:
     readable = set(services.permissions.readable_mailboxes(request.person))
     teams = [t for t in sla_teams(services) if not rest or t == rest[0].lower()]
     if rest and not teams:
-        raise CommandError(f"no team {rest[0]!r} with an SLA mailbox (teams: {', '.join(sla_teams(services))})",
+        raise CommandError(f"no team {echo(rest[0])!r} with an SLA mailbox (teams: {', '.join(sla_teams(services))})",
                            code="unknown_team")
     services.sla.evaluate(request.now)
     digests = [team_digest(services, t, request.now) for t in teams]

@@ -24,7 +24,10 @@ def import_(app: AppContext, path: str, mailbox: str | None, folder: str, worker
     from bot.mail.importer import default_workers, import_messages
     from bot.mail.sources import count_messages, read_messages
 
+    app.creates_archive = True
     services = app.services
+    for line in app.startup_warnings():
+        click.echo(line, err=True)
     if mailbox:
         resolved = services.directory.mailbox_for(mailbox)
         if resolved is None:

@@ -1,5 +1,6 @@
 """What every `mailroom` command shares: the config, the clock, the archive, and who is asking."""
 
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -7,7 +8,24 @@ import click
 
 from bot.core.clock import Clock, iso, parse_instant
 from bot.core.config import Config, Person, find_config, load_config
-from bot.core.errors import MailroomError
+from bot.core.errors import ConfigError, MailroomError
+
+NOW_YEARS = range(1970, 2101)
+"""--now is a moment to evaluate the archive at: mail and SLA dates need no more (and date arithmetic
+beyond year 9999 fails)."""
+
+
+def parse_now(text: str) -> datetime:
+    """--now / $MAILROOM_NOW as an instant, or a ConfigError of one line (exit 2)."""
+    try:
+        moment = parse_instant(text)
+    except (ValueError, OverflowError):
+        raise ConfigError([f"--now {text[:40]!r}: not an ISO 8601 time such as 2026-03-02T09:00:00+08:00 "
+                           "(also $MAILROOM_NOW)"]) from None
+    if moment.year not in NOW_YEARS:
+        raise ConfigError([f"--now {text[:40]!r}: year {moment.year} is out of range "
+                           f"({NOW_YEARS.start}–{NOW_YEARS.stop - 1})"])
+    return moment
 
 
 class AppContext:
@@ -15,10 +33,11 @@ class AppContext:
 
     def __init__(self, config_path: str | None, now: str | None):
         self.config_path = config_path
-        try:
-            self.clock = Clock(parse_instant(now)) if now else Clock()
-        except ValueError:
-            raise click.BadParameter(f"{now!r} is not an ISO 8601 time", param_hint="--now") from None
+        self.clock = Clock(parse_now(now)) if now else Clock()
+
+    creates_archive = False
+    """Set by the commands that may create a missing archive (import, sync, run, serve); every other
+    command refuses a missing one rather than answering from a new, empty archive."""
 
     @cached_property
     def config(self) -> Config:
@@ -29,9 +48,20 @@ class AppContext:
         from bot.customers.book import load_crm_if_changed
         from bot.services import Services
 
-        services = Services(self.config, self.clock)
+        services = Services(self.config, self.clock, create=self.creates_archive)
         load_crm_if_changed(services.db, self.config, services.directory, iso(self.clock.now()))
         return services
+
+    def startup_warnings(self, *, limit: int = 20) -> list[str]:
+        """What `import`, `run` and `serve` print at start (they go on regardless): config warnings and
+        the CRM export's problem lines, at most `limit` of them (`mailroom doctor` lists all)."""
+        from bot.core.config import config_warnings
+        from bot.customers.book import crm_problems
+
+        lines = config_warnings(self.config) + crm_problems(self.config)
+        if len(lines) > limit:
+            lines = lines[:limit] + [f"… and {len(lines) - limit} more (mailroom doctor lists them all)"]
+        return [f"warning: {line}" for line in lines]
 
     def person(self, who: str | None) -> Person:
         """--as PERSON (id, e-mail or name); without it the first admin — the local operator."""

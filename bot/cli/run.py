@@ -7,25 +7,22 @@ from types import FrameType
 from typing import Any
 
 import click
-from pydantic import ValidationError
-
-from bot.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 
 def load_settings() -> Any:
-    """Platform settings from the environment; a bad value is a ConfigError naming the variable."""
-    from bot.chat.settings import PlatformSettings
+    """Platform settings from the environment; a bad value or a platform with part of its credentials
+    is a ConfigError naming the variable (exit 2)."""
+    from bot.chat.settings import load_platform_settings
 
-    try:
-        return PlatformSettings()
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            name = "_".join(str(p) for p in err["loc"][:1]).upper() or "environment"
-            problems.append(f"environment: {name}: {str(err['msg']).removeprefix('Value error, ')}")
-        raise ConfigError(problems) from None
+    return load_platform_settings()
+
+
+def _env_warnings(app: Any, settings: Any, *, sync: bool) -> list[str]:
+    from bot.chat.settings import environment_warnings
+
+    return [f"warning: {line}" for line in environment_warnings(app.config, settings, sync=sync)]
 
 
 def _quiet_libraries() -> None:
@@ -66,7 +63,10 @@ def serve(app: Any, host: str, port: int) -> None:
     from bot.chat.web import WebServer
 
     settings = load_settings()
+    for line in app.startup_warnings() + _env_warnings(app, settings, sync=False):
+        click.echo(line, err=True)
     _quiet_libraries()
+    app.creates_archive = True
     platforms = Platforms(ChatBot(app.services), settings, listen=False)
     if not platforms.names:
         log.warning("no chat platform in the environment: only /healthz is served (see config/env.example)")
@@ -101,7 +101,10 @@ def run(app: Any, no_http: bool, host: str, port: int, no_sync: bool, who: str |
     from bot.chat.runner import Runner
 
     settings = load_settings()
+    for line in app.startup_warnings() + _env_warnings(app, settings, sync=not no_sync):
+        click.echo(line, err=True)
     _quiet_libraries()
+    app.creates_archive = True
     runner = Runner(app.services, settings, http=not no_http, host=host, port=port, sync=not no_sync)
     runner.start()
     try:

@@ -30,14 +30,20 @@ def init(path: str, force: bool) -> None:
 @click.option("--dir", "folder", metavar="DIR", type=click.Path(file_okay=False),
               help="Keep the demo here instead of a temporary folder.")
 @click.option("--ask", "question", metavar="TEXT", help="Ask one question instead of opening the prompt.")
+@click.option("--force", is_flag=True, help="With --dir: overwrite a folder that holds something else.")
 @click.pass_context
-def demo(ctx: click.Context, who: str, folder: str | None, question: str | None) -> None:
-    """Build the demo factory's archive in a temporary folder and chat with it."""
+def demo(ctx: click.Context, who: str, folder: str | None, question: str | None, force: bool) -> None:
+    """Build the demo factory's archive in a temporary folder and chat with it.
+
+    With --dir the demo is kept; a folder holding anything but an earlier demo is refused.
+    """
     import tempfile
 
-    from bot.demo.files import build_demo
+    from bot.demo.files import build_demo, clear_demo_folder
 
     app: AppContext = ctx.obj
+    if folder:
+        clear_demo_folder(Path(folder), force=force)
     with tempfile.TemporaryDirectory(prefix="mailroom-demo-") as tmp:
         where = Path(folder or tmp)
         config_path = build_demo(where, now=app.clock.now())

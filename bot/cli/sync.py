@@ -63,6 +63,7 @@ def sync(app: Any, mode: str, address: str | None, batch_size: int, as_json: boo
     targets = sync_targets(app.config, address)
     if not targets:
         raise MailroomError("no mailbox has an [mailboxes.imap] table: nothing to sync")
+    app.creates_archive = True
     services = app.services
     if mode == "watch":
         _watch(services, targets, batch_size)

@@ -4,18 +4,29 @@ Every problem becomes one line `FILE: key.path: what is wrong`, so a person can 
 without reading a traceback. Secrets never live here: only the names of environment variables.
 """
 
-import csv
 import os
+import re
 import tomllib
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.durations import parse_duration
 from bot.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.core.crm import CrmCustomer
 
 CONFIG_ENV = "MAILROOM_CONFIG"
 DEFAULT_LOCATIONS = ("mailroom.toml", "config/mailroom.toml")
@@ -48,6 +59,20 @@ class Organization(Strict):
     name: str
     domains: list[Address] = Field(min_length=1)
     timezone: str = "UTC"
+    dkim_selectors: list[str] = []
+    """DKIM selectors `mailroom doctor` looks up (default: the usual ones of the mailboxes' IMAP providers)."""
+    country: str | None = None
+    """ISO 3166 code (e.g. "CN", "DE"): every SLA policy gets its public holidays and 调休 by default."""
+
+    @field_validator("country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", code):
+            raise ValueError(f"{value!r} is not an ISO 3166 country code (two letters, e.g. \"CN\", \"DE\")")
+        return code
 
     @field_validator("timezone")
     @classmethod
@@ -93,7 +118,43 @@ class CustomerSource(Strict):
     free_mail_domains: list[Address] = []
 
 
+ImapProvider = Literal["exmail", "aliyun", "netease", "zoho", "zoho-eu", "zoho-cn", "gmail", "outlook", "qq", "163"]
+IMAP_PRESETS: dict[str, tuple[str, int]] = {
+    "exmail": ("imap.exmail.qq.com", 993),  # 腾讯企业邮
+    "aliyun": ("imap.qiye.aliyun.com", 993),  # 阿里企业邮箱
+    "netease": ("imap.qiye.163.com", 993),  # 网易企业邮箱
+    "zoho": ("imappro.zoho.com", 993),  # Zoho Mail, organisation accounts (US data centre)
+    "zoho-eu": ("imappro.zoho.eu", 993),
+    "zoho-cn": ("imappro.zoho.com.cn", 993),  # Zoho 中国
+    "gmail": ("imap.gmail.com", 993),  # Gmail / Google Workspace
+    "outlook": ("outlook.office365.com", 993),  # Microsoft 365 / Exchange Online
+    "qq": ("imap.qq.com", 993),  # QQ邮箱 (personal)
+    "163": ("imap.163.com", 993),  # 网易163邮箱 (personal)
+}
+"""`[mailboxes.imap] provider = NAME` fills host and port (implicit TLS); keys written in the table win.
+What each provider requires to log in is in bot/mail/providers.py."""
+
+
+OAUTH_TOKEN_URLS: dict[str, str] = {
+    "gmail": "https://oauth2.googleapis.com/token",
+    "outlook": "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
+}
+OAUTH_SCOPES: dict[str, str] = {"outlook": "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"}
+
+
+class ImapOAuth(Strict):
+    """`[mailboxes.imap.oauth2]`: log in with XOAUTH2, a fresh access token got from a refresh token."""
+
+    client_id: str
+    refresh_token_env: str
+    client_secret_env: str | None = None
+    token_url: str = ""
+    """Default: the provider's (gmail, outlook); another tenant: .../TENANT/oauth2/v2.0/token."""
+    scope: str | None = None
+
+
 class Imap(Strict):
+    provider: ImapProvider | None = None
     host: str
     port: int = 993
     ssl: bool = True
@@ -101,6 +162,31 @@ class Imap(Strict):
     username: str
     password_env: str
     folders: list[str] | None = None
+    oauth2: ImapOAuth | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("oauth2"), dict):
+            oauth = dict(data["oauth2"])
+            name = data.get("provider") or ""
+            oauth.setdefault("token_url", OAUTH_TOKEN_URLS.get(name, ""))
+            if name in OAUTH_SCOPES:
+                oauth.setdefault("scope", OAUTH_SCOPES[name])
+            data = {"password_env": "", **data, "oauth2": oauth}  # no password with OAuth2
+        if isinstance(data, dict) and data.get("provider") in IMAP_PRESETS:
+            host, port = IMAP_PRESETS[data["provider"]]
+            return {"host": host, "port": port, "ssl": True, "starttls": False, **data}
+        if isinstance(data, dict) and data.get("provider") and "host" not in data:
+            return {"host": "", **data}  # an unknown provider is the one error to report, not the host too
+        return data
+
+    @field_validator("oauth2")
+    @classmethod
+    def _token_url(cls, oauth: ImapOAuth | None) -> ImapOAuth | None:
+        if oauth is not None and not oauth.token_url:
+            raise ValueError("token_url missing: set it to your provider's OAuth2 token endpoint")
+        return oauth
 
 
 class Mailbox(Strict):
@@ -162,7 +248,20 @@ class SlaPolicy(Strict):
     workdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
     holidays: list[date] = []
     makeup_workdays: list[date] = []
+    holidays_from: str | None = None
+    """Whose public holidays: default the organisation's country; "none" for only the dates above; or an
+    ISO code ("DE") for another country's."""
     solution_keywords: list[str] | None = None
+
+    @field_validator("holidays_from")
+    @classmethod
+    def _holidays_from(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() == "none":
+            return None if value is None else "none"
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", code):
+            raise ValueError(f"{value!r} must be \"none\" or an ISO 3166 country code such as \"CN\"")
+        return code
 
     @field_validator("business_hours")
     @classmethod
@@ -292,6 +391,8 @@ def cross_check(config: Config) -> list[str]:
         if address in seen:
             problems.append(f"address {address!r} is defined more than once (mailboxes, aliases, groups)")
         seen.add(address)
+    problems.extend(_people_clashes(config, seen))
+    problems.extend(_country_check(config))
     mailbox_addresses = {m.address for m in config.mailboxes}
     for i, mailbox in enumerate(config.mailboxes):
         if "@" not in mailbox.address:
@@ -313,9 +414,9 @@ def cross_check(config: Config) -> list[str]:
                 problems.append(f"people.{i}.teams.{j}: unknown team {team!r}")
         if person.backup and person.backup not in person_ids:
             problems.append(f"people.{i}.backup: unknown person {person.backup!r}")
-    for i, team in enumerate(config.teams):
-        if team.manager and team.manager not in person_ids:
-            problems.append(f"teams.{i}.manager: unknown person {team.manager!r}")
+    for i, configured in enumerate(config.teams):
+        if configured.manager and configured.manager not in person_ids:
+            problems.append(f"teams.{i}.manager: unknown person {configured.manager!r}")
     for address, rights in config.permissions.items():
         if address not in mailbox_addresses:
             problems.append(f"permissions.{address}: {address!r} is not a configured mailbox")
@@ -346,6 +447,57 @@ def cross_check(config: Config) -> list[str]:
     return problems
 
 
+def _people_clashes(config: Config, shared: set[str]) -> list[str]:
+    """A chat id on two people would answer one as the other; a person whose e-mail is a shared mailbox
+    would make every mail of that mailbox theirs."""
+    problems: list[str] = []
+    for platform in ("slack", "telegram", "wecom"):
+        first: dict[str, int] = {}
+        for i, person in enumerate(config.people):
+            value = getattr(person, platform)
+            if value is None:
+                continue
+            key = str(value).lower()
+            if key in first:
+                j = first[key]
+                problems.append(f"people.{i}.{platform}: {value!r} is also the {platform} id of people.{j} "
+                                f"({config.people[j].id}): one chat account maps to one person")
+            else:
+                first[key] = i
+    for i, person in enumerate(config.people):
+        if person.email in shared:
+            problems.append(f"people.{i}.email: {person.email!r} is a shared mailbox, alias or group address; "
+                            "a person needs their own address")
+    return problems
+
+
+def _country_check(config: Config) -> list[str]:
+    """Countries must have holiday data: CN from chinese-calendar, the others from `holidays`."""
+    wanted = {"organization.country": config.organization.country}
+    wanted |= {f"sla.{name}.holidays_from": p.holidays_from for name, p in config.sla.items()}
+    codes = {key: code for key, code in wanted.items() if code and code not in ("CN", "none")}
+    if not codes:
+        return []
+    try:
+        import holidays
+    except ImportError:
+        return [f"{key}: the `holidays` package is not installed (pip install holidays)" for key in codes]
+    supported = holidays.list_supported_countries()
+    return [f"{key}: no holiday data for country {code!r} (ISO 3166 codes such as CN, DE, US)"
+            for key, code in codes.items() if code not in supported]
+
+
+def config_warnings(config: Config) -> list[str]:
+    """What is allowed but probably wrong: one line each, for `doctor` and `import` / `run` at start."""
+    warnings: list[str] = []
+    if not config.people:
+        warnings.append("people: no [[people]]: nobody can use the chat; add at least one person with role = \"admin\"")
+    elif not any(p.role == "admin" for p in config.people):
+        warnings.append("people: nobody has role = \"admin\": the console acts as the first person "
+                        f"({config.people[0].id}) and nobody may change the setup from chat")
+    return warnings
+
+
 def _unique(problems: list[str], section: str, values: list[str], key: str) -> set[str]:
     seen: set[str] = set()
     for i, value in enumerate(values):
@@ -355,52 +507,20 @@ def _unique(problems: list[str], section: str, values: list[str], key: str) -> s
     return seen
 
 
-CUSTOMER_COLUMNS = ("name", "domains", "aliases", "country", "owner", "contacts")
-
-
 def check_customer_csv(path: Path) -> list[str]:
+    """Only what makes the export unusable (not found, not text, no name column) stops the config;
+    row-level problems are `bot.customers.book.crm_problems` (warnings, shown by doctor, import, run)."""
+    from bot.core.crm import CrmUnreadable, read_crm
+
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), [])
-    except UnicodeDecodeError:
-        return [f"customers.csv: {path} is not UTF-8 text"]
-    missing = [c for c in CUSTOMER_COLUMNS if c not in [h.strip().lower() for h in header]]
-    if missing:
-        return [f"customers.csv: {path} lacks column(s) {', '.join(missing)}"]
+        read_crm(path, header_only=True)
+    except CrmUnreadable as exc:
+        return [f"customers.csv: {exc}"]
     return []
 
 
-class CrmCustomer(BaseModel):
-    """One row of the CRM export."""
+def read_customer_csv(path: Path) -> "list[CrmCustomer]":
+    """Rows of the CRM export (any common encoding, delimiter and header wording: bot.core.crm)."""
+    from bot.core.crm import read_crm
 
-    name: str
-    domains: list[str] = []
-    aliases: list[str] = []
-    country: str = ""
-    owner: str = ""
-    contacts: list[str] = []
-
-
-def read_customer_csv(path: Path) -> list[CrmCustomer]:
-    """Rows of the CRM export; lists inside a cell are separated by ';'."""
-
-    def split(cell: str | None) -> list[str]:
-        return [part.strip() for part in (cell or "").split(";") if part.strip()]
-
-    rows: list[CrmCustomer] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for row in csv.DictReader(handle):
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-            if not row.get("name"):
-                continue
-            rows.append(
-                CrmCustomer(
-                    name=row["name"],
-                    domains=[d.lower() for d in split(row.get("domains"))],
-                    aliases=split(row.get("aliases")),
-                    country=row.get("country", ""),
-                    owner=row.get("owner", "").lower(),
-                    contacts=[c.lower() for c in split(row.get("contacts"))],
-                )
-            )
-    return rows
+    return read_crm(path).rows

@@ -43,10 +43,6 @@ class Directory:
         return {a.address: a.target for a in self.config.aliases}
 
     @cached_property
-    def group_addresses(self) -> frozenset[str]:
-        return frozenset(g.address for g in self.config.groups)
-
-    @cached_property
     def _people_by_email(self) -> dict[str, Person]:
         return {p.email: p for p in self.config.people}
 
@@ -96,13 +92,6 @@ class Directory:
 
     def members_of(self, team_id: str) -> list[Person]:
         return [p for p in self.config.people if team_id in p.teams]
-
-    def manager_of(self, person: Person) -> Person | None:
-        for team_id in person.teams:
-            team = self.teams.get(team_id)
-            if team and team.manager and team.manager != person.id:
-                return self.people.get(team.manager)
-        return None
 
     def admins(self) -> list[Person]:
         return [p for p in self.config.people if p.role == "admin"]

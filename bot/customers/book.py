@@ -3,13 +3,16 @@
 A customer is known by its domains; at free-mail providers (gmail.com, qq.com, …) by the full address.
 """
 
+import hashlib
 import json
 import re
+from typing import Any
 
 from sqlite_utils import Database
 
-from bot.core.config import Config, read_customer_csv
-from bot.core.directory import Directory, domain_of
+from bot.core.config import Config
+from bot.core.crm import CrmUnreadable, find_owner, read_crm
+from bot.core.directory import FREE_MAIL_DOMAINS, Directory, domain_of
 from bot.store.db import write_transaction
 
 _RFQ_SUBJECT = re.compile(r"^\s*\[RFQ\]\s*-\s*([^-]+?)\s*-", re.IGNORECASE)
@@ -78,12 +81,14 @@ class CustomerBook:
 
 
 def load_crm_if_changed(db: Database, config: Config, directory: Directory, now: str) -> int:
-    """Load the CRM CSV when its size or mtime changed since the last load; returns rows read."""
+    """Load the CRM CSV when its size or mtime (or the people list) changed since the last load; returns rows
+    read."""
     if config.customers.csv is None:
         return 0
     path = config.resolve(config.customers.csv)
     stat = path.stat()
-    stamp = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    people = hashlib.sha256(json.dumps([[p.id, p.email, p.name] for p in config.people]).encode()).hexdigest()[:12]
+    stamp = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{people}"  # a person added names a CRM owner
     row = db.execute("SELECT value FROM meta WHERE key = 'crm_loaded'").fetchone()
     if row and row[0] == stamp:
         return 0
@@ -94,10 +99,13 @@ def load_crm_if_changed(db: Database, config: Config, directory: Directory, now:
 
 
 def load_crm(db: Database, config: Config, directory: Directory, now: str) -> int:
-    """Load (or refresh) customers and their explicit owners from the CRM CSV; returns rows read."""
+    """Load (or refresh) customers and their explicit owners from the CRM CSV; returns rows read.
+
+    Rows with problems are loaded without the bad values (see `crm_problems` for the lines); an owner
+    who is not a configured person is kept in `crm_rows` so that /owner can name them."""
     if config.customers.csv is None:
         return 0
-    rows = read_customer_csv(config.resolve(config.customers.csv))
+    rows = read_crm(config.resolve(config.customers.csv), people=config.people, free_mail=directory.free_mail).rows
     book = CustomerBook(db, directory)
     with write_transaction(db):
         for row in rows:
@@ -122,22 +130,51 @@ def load_crm(db: Database, config: Config, directory: Directory, now: str) -> in
                 )
             for key in row.domains + row.contacts:
                 db.execute("INSERT OR REPLACE INTO customer_keys (key, customer_id) VALUES (?, ?)", [key, existing])
-            owner = _owner_id(row.owner, directory)
-            if owner:
-                _set_crm_owner(db, existing, owner, now)
+                book._keys[key] = existing
+            person = find_owner(row.owner, config.people) if row.owner else None
+            db.execute(
+                "INSERT OR REPLACE INTO crm_rows (customer_id, owner, owner_known, owner_since, read_at, line) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [existing, row.owner, person is not None, row.owner_since, now, row.line],
+            )
+            if person is not None:
+                _set_crm_owner(db, existing, person.id, f"{row.owner_since}T12:00:00Z" if row.owner_since else now,
+                               dated=row.owner_since is not None)
     return len(rows)
 
 
-def _owner_id(owner: str, directory: Directory) -> str | None:
-    if not owner:
+def crm_problems(config: Config) -> list[str]:
+    """One line per problem of the configured CRM export — `FILE:LINE: column COL: what` — for `doctor`
+    and for `import` / `run` at start (an unknown owner, a domain on two customers, a malformed e-mail,
+    a free-mail domain, a bad date). Never raises; [] without a CRM."""
+    if config.customers.csv is None:
+        return []
+    path = config.resolve(config.customers.csv)
+    try:
+        crm = read_crm(path, people=config.people,
+                       free_mail=FREE_MAIL_DOMAINS | frozenset(config.customers.free_mail_domains))
+    except CrmUnreadable as exc:
+        return [str(exc)]
+    return crm.problems
+
+
+def crm_row(db: Database, customer_id: int) -> dict[str, object] | None:
+    """What the CRM export said of a customer at its last read: owner cell, known or not, dates."""
+    row = db.execute("SELECT owner, owner_known, owner_since, read_at, line FROM crm_rows WHERE customer_id = ?",
+                     [customer_id]).fetchone()
+    if row is None:
         return None
-    person = directory.person_by_email(owner) or directory.people.get(owner)
-    return person.id if person else None
+    return {"owner": row[0], "owner_known": bool(row[1]), "owner_since": row[2], "read_at": row[3], "line": row[4]}
 
 
-def _set_crm_owner(db: Database, customer_id: int, person_id: str, now: str) -> None:
-    """The CRM sets an owner unless someone changed it in Mailroom since (assignment, handover)."""
-    current = db.execute("SELECT person_id, source FROM ownership WHERE customer_id = ?", [customer_id]).fetchone()
+def _set_crm_owner(db: Database, customer_id: int, person_id: str, now: str, *, dated: bool = False) -> None:
+    """The CRM sets an owner unless someone changed it in Mailroom since (assignment, handover).
+    `dated`: `now` is the CRM's own date for the owner, which corrects the date of an unchanged owner."""
+    current = db.execute("SELECT person_id, source, since FROM ownership WHERE customer_id = ?",
+                         [customer_id]).fetchone()
+    if current and current[1] == "crm" and current[0] == person_id and dated and current[2] != now:
+        db.execute("UPDATE ownership SET since = ? WHERE customer_id = ?", [now, customer_id])
+        return
     if current and (current[1] != "crm" or current[0] == person_id):
         return
     db.execute(
@@ -152,7 +189,7 @@ def _set_crm_owner(db: Database, customer_id: int, person_id: str, now: str) -> 
     )
 
 
-def customer_row(db: Database, customer_id: int) -> dict[str, object] | None:
+def customer_row(db: Database, customer_id: int) -> dict[str, Any] | None:
     row = db.execute("SELECT * FROM customers WHERE id = ?", [customer_id]).fetchone()
     if row is None:
         return None

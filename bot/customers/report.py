@@ -15,12 +15,14 @@ from pydantic import BaseModel
 
 from bot.core.clock import iso, parse_instant
 from bot.core.config import Person
+from bot.core.crm import find_owner
 from bot.core.directory import Directory
-from bot.customers.book import customer_row
+from bot.customers.book import crm_row, customer_row
 from bot.customers.inference import effective_owner, inferred_candidates
 from bot.customers.matching import CustomerRecord, Match
 from bot.customers.ownership import history, owner_of
 from bot.customers.threads import waiting_threads
+from bot.mail.visibility import Audience
 
 log = logging.getLogger(__name__)
 OPEN_THREADS_SHOWN = 5
@@ -48,6 +50,8 @@ class Evidence(BaseModel):
 
 
 class OpenThread(BaseModel):
+    """A thread the reader may read (bot/mail/visibility.py); others are only counted."""
+
     id: int
     subject: str
     last_inbound: str
@@ -68,7 +72,16 @@ class OwnerFacts(BaseModel):
     last_outbound: str | None = None
     open_threads: list[OpenThread] = []
     open_count: int = 0
+    """Every open thread, readable or not: an honest count."""
+    open_hidden: int = 0
+    """Open threads in mailboxes the reader may not read: counted, never described."""
     history: list[dict[str, Any]] = []
+    crm_owner_unknown: str | None = None
+    """The owner the CRM export names when that is not a configured person (else None)."""
+    crm_read_at: str | None = None
+    """When the CRM export that says so was read (the CRM's own date, when it has one, is `since`)."""
+    crm_dated: bool = False
+    """True when `since` is the CRM's own date column, not the day Mailroom read the export."""
 
 
 def person_ref(directory: Directory, person_id: str | None) -> PersonRef | None:
@@ -102,13 +115,15 @@ def match_json(services: Any, match: Match, now: datetime) -> dict[str, Any]:
     }
 
 
-def customer_facts(services: Any, customer_id: int, *, now: datetime) -> OwnerFacts:
+def customer_facts(services: Any, customer_id: int, *, now: datetime, reader: Person | None = None) -> OwnerFacts:
+    """The facts for `reader` (None: an admin's view, everything): open threads, last inbound and outbound
+    come only from mail the reader may read; the rest of the open threads is counted in `open_hidden`."""
     db, directory = services.db, services.directory
     row = customer_row(db, customer_id)
     if row is None:
         raise LookupError(f"no customer {customer_id}")
-    customer = CustomerRef(id=customer_id, name=str(row["name"]), domains=list(row["domains"]),  # type: ignore[arg-type]
-                           aliases=list(row["aliases"]))  # type: ignore[arg-type]
+    customer = CustomerRef(id=customer_id, name=str(row["name"]), domains=list(row["domains"]),
+                           aliases=list(row["aliases"]))
     owner_id, source = effective_owner(db, directory, customer_id, now=now)
     facts = OwnerFacts(customer=customer, owner=person_ref(directory, owner_id), backup=None, source=source)
     if owner_id and owner_id in directory.people and directory.people[owner_id].backup:
@@ -120,19 +135,52 @@ def customer_facts(services: Any, customer_id: int, *, now: datetime) -> OwnerFa
         inferred = next((c for c in inferred_candidates(db, customer_id, now=now) if c.person_id == owner_id), None)
         if inferred is not None:
             facts.evidence = Evidence(messages=inferred.messages, last_at=iso(inferred.last_at), score=inferred.score)
+    audience = Audience.person(reader) if reader is not None else None
+    scope, params = services.visibility.message_filter(audience) if audience else ("1", [])
     last = dict(db.execute(
-        "SELECT direction, max(date) FROM messages WHERE customer_id = ? AND auto_submitted = 0 AND is_bounce = 0 "
-        "AND is_list = 0 AND direction IN ('inbound', 'outbound') GROUP BY direction",
-        [customer_id],
+        "SELECT direction, max(date) FROM messages m WHERE customer_id = ? AND auto_submitted = 0 AND is_bounce = 0 "
+        f"AND is_list = 0 AND direction IN ('inbound', 'outbound') AND {scope} GROUP BY direction",
+        [customer_id, *params],
     ).fetchall())
     facts.last_inbound, facts.last_outbound = last.get("inbound"), last.get("outbound")
     threads = open_threads(db, customer_id)
+    total = len(threads)
+    if audience is not None:
+        threads = services.visibility.sieve(audience, threads, lambda t: t.mailboxes).shown
     states = sla_states(services, [t.id for t in threads], now)
     for thread in threads:
-        thread.sla = states.get(thread.id)
-    facts.open_threads, facts.open_count = threads, len(threads)
+        state = states.get(thread.id)
+        if state and audience is not None and not services.visibility.may_read(audience, [state.get("mailbox", "")]):
+            state = None  # the worst item sits in a mailbox the reader may not read: no state, no due time
+        thread.sla = state
+    facts.open_threads, facts.open_count, facts.open_hidden = threads, total, total - len(threads)
     facts.history = history(db, customer_id)
+    crm = crm_row(db, customer_id)
+    if crm is not None:
+        facts.crm_read_at = str(crm["read_at"])
+        facts.crm_dated = bool(crm["owner_since"]) and facts.source == "crm"
+        if crm["owner"] and find_owner(str(crm["owner"]), list(directory.people.values())) is None:
+            facts.crm_owner_unknown = str(crm["owner"])
     return facts
+
+
+def crm_known_from(facts: OwnerFacts, zone: str) -> str:
+    """'CRM export (owner since 2025-03-01)' when the export has its own date column, else
+    'CRM export (read 2026-12-03)': the day Mailroom read it — not the day the customer became theirs."""
+    def day(text: str | None) -> str:
+        return parse_instant(text).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d") if text else "?"
+
+    if facts.crm_dated:
+        return f"CRM export (owner since {day(facts.since)})"
+    return f"CRM export (read {day(facts.crm_read_at or facts.since)})"
+
+
+def crm_unknown_owner_line(facts: OwnerFacts) -> str | None:
+    """The CRM names someone Mailroom does not know: say so instead of 'nobody'."""
+    if not facts.crm_owner_unknown:
+        return None
+    return (f"the CRM names {facts.crm_owner_unknown}, who is not in Mailroom's people list "
+            "(add them to [[people]] in the config, or /assign sets an owner)")
 
 
 def open_threads(db: Any, customer_id: int) -> list[OpenThread]:

@@ -37,3 +37,13 @@ def customer_counters(db: Database) -> tuple[int, int]:
         "SELECT key, value FROM meta WHERE key IN ('customers_added', 'customers_changed')"
     ).fetchall())
     return int(rows.get("customers_added", 0)), int(rows.get("customers_changed", 0))
+
+
+@owner()
+def m002_crm_rows(db: Database) -> None:
+    """What the CRM export last said of a customer: its owner cell as written (also a name that is not a
+    configured person, so /owner can say so), the CRM's own owner date, and when the export was read."""
+    db.executescript(
+        "CREATE TABLE IF NOT EXISTS crm_rows (customer_id INTEGER PRIMARY KEY, owner TEXT NOT NULL DEFAULT '', "
+        "owner_known INTEGER NOT NULL DEFAULT 0, owner_since TEXT, read_at TEXT NOT NULL, line INTEGER);"
+    )

@@ -4,9 +4,14 @@ leaver's mailbox access) — worked out from the config, so it names the actual 
 
 Per customer: contacts (CRM and who actually writes), last inbound and outbound, open threads with their
 age and SLA state, and recent milestones found in the mail (bot/customers/milestones.py). A milestone's subject and
-excerpt are shown only when the new owner may read one of the shared mailboxes it was seen in (or it is
+excerpt are shown only when the reader may read one of the shared mailboxes it was seen in (or it is
 personal mail, in none): the brief must not leak, say, support@ mail to a salesperson who may not read
 support@ — the kind and date still show, so nothing is silently left out.
+
+Every mail fact goes through the choke point (bot/mail/visibility.py) for the brief's reader: each
+recipient (new owner, whoever asked, whoever confirmed) gets a brief built for them. Open threads they
+may not read are counted ("2 more open threads in mailboxes you can't read — ask a lead"); contacts and
+the last inbound / outbound dates come only from mail they may read.
 """
 
 from dataclasses import dataclass
@@ -20,6 +25,7 @@ from bot.customers.book import customer_row
 from bot.customers.milestones import customer_milestones, latest_per_kind
 from bot.customers.report import local_date
 from bot.customers.threads import waiting_threads as waiting_threads_of
+from bot.mail.visibility import Audience, Sieved, hidden_note
 
 if TYPE_CHECKING:
     from bot.core.config import Person
@@ -32,36 +38,44 @@ CUSTOMERS_PER_MESSAGE = 8
 THREADS_SHOWN = 5
 
 _SENDERS = """
-    SELECT lower(from_addr), max(from_name), count(*), max(date) FROM messages
+    SELECT lower(from_addr), max(from_name), count(*), max(date) FROM messages m
     WHERE customer_id = ? AND direction = 'inbound' AND auto_submitted = 0 AND is_bounce = 0 AND is_list = 0
+      AND {scope}
     GROUP BY lower(from_addr) ORDER BY max(date) DESC LIMIT ?
 """
 
 
-def waiting_threads(services: "Services", customer_id: int, now: datetime) -> list[dict[str, Any]]:
+def waiting_threads(services: "Services", customer_id: int, now: datetime,
+                    reader: "Audience") -> Sieved[dict[str, Any]]:
     """The customer's threads that wait on us: the last human message is theirs and is more than a bare
-    "thanks, we will check" (the SLA engine's own test), newest first, with age and SLA state."""
-    threads = [
+    "thanks, we will check" (the SLA engine's own test), newest first, with age and SLA state — those the
+    reader may read, and how many others there are."""
+    sieved = services.visibility.sieve(reader, waiting_threads_of(services.db, customer_id), lambda t: t.mailboxes)
+    threads: list[dict[str, Any]] = [
         {"id": t.id, "subject": t.subject, "waiting_since": t.last_inbound,
          "age": format_duration(now - parse_instant(t.last_inbound)), "mailboxes": t.mailboxes,
          "sla": None, "sla_kind": None}
-        for t in waiting_threads_of(services.db, customer_id)
+        for t in sieved.shown
     ]
-    states = services.sla.thread_states([t["id"] for t in threads], now)
+    states = services.sla.thread_states([int(t["id"]) for t in threads], now)
     for thread in threads:
         state = states.get(thread["id"]) or {}
         thread["sla"], thread["sla_kind"] = state.get("state"), state.get("kind")
-    return threads
+    return Sieved(threads, sieved.hidden, sieved.channel)
 
 
-def contacts(db: Any, customer_id: int) -> list[dict[str, Any]]:
-    """CRM contacts first, then the addresses the customer actually writes from, newest first."""
+def contacts(services: "Services", customer_id: int, reader: "Audience") -> list[dict[str, Any]]:
+    """CRM contacts first, then the addresses the customer actually writes from (in mail the reader may
+    read), newest first."""
+    db = services.db
     row = customer_row(db, customer_id) or {}
     found: dict[str, dict[str, Any]] = {}
-    for address in row.get("contacts", []) or []:  # type: ignore[union-attr]
+    for address in row.get("contacts", []) or []:
         found[str(address).lower()] = {"address": str(address).lower(), "name": "", "messages": 0, "last": None,
                                        "crm": True}
-    for address, name, count, last in db.execute(_SENDERS, [customer_id, CONTACTS_SHOWN * 2]).fetchall():
+    scope, params = services.visibility.message_filter(reader)
+    for address, name, count, last in db.execute(_SENDERS.format(scope=scope),
+                                                 [customer_id, *params, CONTACTS_SHOWN * 2]).fetchall():
         entry = found.setdefault(address, {"address": address, "name": "", "messages": 0, "last": None, "crm": False})
         entry.update(name=name or entry["name"], messages=count, last=last)
     ordered = sorted(found.values(), key=lambda c: (not c["crm"], -(parse_instant(c["last"]).timestamp()
@@ -69,28 +83,38 @@ def contacts(db: Any, customer_id: int) -> list[dict[str, Any]]:
     return ordered[:CONTACTS_SHOWN]
 
 
-def customer_section(services: "Services", customer_id: int, receiver: "Person", now: datetime) -> dict[str, Any]:
-    """Everything the brief says about one customer, as data."""
+def customer_section(services: "Services", customer_id: int, reader: "Person", now: datetime, *,
+                     shared: dict[int, Any] | None = None) -> dict[str, Any]:
+    """Everything the brief says about one customer, as data, for this reader. `shared` keeps what does
+    not depend on the reader (the milestones found in the mail) for the next reader's brief."""
+    audience = Audience.person(reader)
     row = customer_row(services.db, customer_id) or {"name": str(customer_id), "domains": [], "aliases": []}
+    scope, params = services.visibility.message_filter(audience)
     last = dict(services.db.execute(
-        "SELECT direction, max(date) FROM messages WHERE customer_id = ? AND auto_submitted = 0 AND is_bounce = 0 "
-        "AND is_list = 0 AND direction IN ('inbound', 'outbound') GROUP BY direction", [customer_id]).fetchall())
-    roles = {m.address: m.role for m in services.config.mailboxes}
-    readable = set(services.permissions.readable_mailboxes(receiver))
+        "SELECT direction, max(date) FROM messages m WHERE customer_id = ? AND auto_submitted = 0 AND is_bounce = 0 "
+        f"AND is_list = 0 AND direction IN ('inbound', 'outbound') AND {scope} GROUP BY direction",
+        [customer_id, *params]).fetchall())
+    roles: dict[str, str] = {m.address: m.role for m in services.config.mailboxes}
     milestones = []
-    for milestone in latest_per_kind(customer_milestones(services.db, customer_id, now=now, roles=roles)):
+    found = shared.get(customer_id) if shared is not None else None
+    if found is None:
+        found = latest_per_kind(customer_milestones(services.db, customer_id, now=now, roles=roles))
+        if shared is not None:
+            shared[customer_id] = found
+    for milestone in found:
         data = milestone.as_json()
-        if milestone.mailboxes and not readable & set(milestone.mailboxes):
+        if milestone.mailboxes and not services.visibility.may_read(audience, milestone.mailboxes):
             data.update(subject=None, excerpt=None, evidence=None, hidden=True)
             if data.get("conclusion"):
                 data["conclusion"].update(subject=None, excerpt=None, evidence=None, hidden=True)
         milestones.append(data)
     return {
         "customer": {"id": customer_id, "name": row["name"], "domains": row["domains"], "aliases": row["aliases"]},
-        "contacts": contacts(services.db, customer_id),
+        "contacts": contacts(services, customer_id, audience),
         "last_inbound": last.get("inbound"),
         "last_outbound": last.get("outbound"),
-        "open_threads": waiting_threads(services, customer_id, now),
+        "open_threads": (threads := waiting_threads(services, customer_id, now, audience)).shown,
+        "open_threads_hidden": threads.hidden,
         "milestones": milestones,
     }
 
@@ -159,14 +183,17 @@ class Brief:
     parts: list[Reply]
 
 
-def build_brief(services: "Services", handover: "Handover", now: datetime) -> Brief:
-    """The brief for the new owner (and whoever ran the handover)."""
+def build_brief(services: "Services", handover: "Handover", now: datetime, reader: "Person | None" = None, *,
+                shared: dict[int, Any] | None = None) -> Brief:
+    """The brief as `reader` may see it (default: the new owner); each recipient gets their own (pass one
+    `shared` dict to the briefs of one handover: the mail is read for milestones once)."""
     directory = services.directory
     zone = services.config.organization.timezone
     receiver = directory.people[handover.to_person]
+    reader = reader or receiver
     giver = directory.people.get(handover.from_person)
     giver_name = giver.name if giver else handover.from_person
-    sections = [customer_section(services, cid, receiver, now) for cid in handover.customer_ids]
+    sections = [customer_section(services, cid, reader, now, shared=shared) for cid in handover.customer_ids]
     checklist = admin_checklist(services, handover, receiver)
     title = (f"Handover brief #{handover.id}: {len(sections)} customer(s) from {giver_name} to {receiver.name}"
              + (f" — {handover.reason}" if handover.reason else ""))
@@ -209,7 +236,10 @@ def _section_blocks(section: dict[str, Any], zone: str, now: datetime) -> list[B
                for t in section["open_threads"][:THREADS_SHOWN]]
     if len(section["open_threads"]) > THREADS_SHOWN:
         threads.append(f"… and {len(section['open_threads']) - THREADS_SHOWN} more")
-    count = len(section["open_threads"])
+    hidden = section.get("open_threads_hidden", 0)
+    if hidden:
+        threads.append(hidden_note(hidden, "open thread", more=bool(threads)))
+    count = len(section["open_threads"]) + hidden
     blocks.append(bullets(threads, title=f"Open threads waiting on us ({count}):") if threads
                   else context("No thread waits on us."))
     lines = [_milestone_line(m, zone, now) for m in section["milestones"]]
@@ -222,7 +252,7 @@ def _milestone_line(milestone: dict[str, Any], zone: str, now: datetime) -> str:
     day = local_date(milestone["at"], zone, now).split(" (")[0]
     where = ", ".join(b.split("@")[0] + "@" for b in milestone["mailboxes"])
     if milestone.get("hidden"):
-        line = f"{day} {milestone['label']} (in {where}, which the new owner may not read)"
+        line = f"{day} {milestone['label']} (in {where}, which you can't read)"
     else:
         line = f"{day} {milestone['label']}: {milestone['excerpt'] or milestone['evidence']}"
     if milestone["kind"] == "complaint":

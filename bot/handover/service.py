@@ -295,7 +295,13 @@ def confirm(services: "Services", actor: Person, handover_id: int) -> Confirmed:
     refresh_sla(services, now)
     # The brief reads only mail, SLA items and the config — nothing the move changes — so it is built
     # before taking the write lock (a big handover holds the lock for the moves alone) and queued inside.
-    brief = build_brief(services, handover, now)
+    # Each recipient gets the brief as they may see it (bot/mail/visibility.py).
+    readers = {pid: services.directory.people[pid] for pid in (to.id, handover.actor, actor.id)
+               if pid in services.directory.people}
+    shared: dict[int, Any] = {}
+    briefs = {pid: build_brief(services, handover, now, reader=person, shared=shared)
+              for pid, person in readers.items()}
+    brief = briefs[actor.id]
     try:
         with write_transaction(db):
             handover = _pending(services, handover_id)  # again, inside the lock: a double click confirms once
@@ -325,10 +331,14 @@ def confirm(services: "Services", actor: Person, handover_id: int) -> Confirmed:
             for person_id, why_sent in ((done.actor, "asked for the handover"), (actor.id, "confirmed the handover")):
                 recipients.setdefault(person_id, why_sent)
             keys: list[str] = []
-            for n, part in enumerate(brief.parts, 1):
-                prefix = f"{done.ref}:brief" if len(brief.parts) == 1 else f"{done.ref}:brief{n}"
-                keys += send_to_people(services, key_prefix=prefix, level="brief", reply=part,
-                                       recipients=recipients, now=now)
+            for person_id, why_sent in recipients.items():
+                own = briefs.get(person_id)
+                if own is None:
+                    continue  # not in the people list: nobody to judge the rights of, nothing to send
+                for n, part in enumerate(own.parts, 1):
+                    prefix = f"{done.ref}:brief" if len(own.parts) == 1 else f"{done.ref}:brief{n}"
+                    keys += send_to_people(services, key_prefix=prefix, level="brief", reply=part,
+                                           recipients={person_id: why_sent}, now=now)
     except _Conflicted as lost:
         return _supersede(services, actor, handover, lost.conflicts, now)
     return Confirmed(done, rerouted=rerouted, brief=brief.whole, brief_keys=keys, audit_id=audit_id)

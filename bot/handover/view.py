@@ -3,10 +3,10 @@ from parsing (handlers/handover.py), in the manner of bot/sla/view.py."""
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from bot.core.clock import iso, parse_instant
+from bot.core.clock import iso
 from bot.core.directory import Directory
+from bot.core.display import local_time
 from bot.core.errors import CommandError
 from bot.core.permissions import has_role
 from bot.core.reply import Block, Button, Reply, ReplyError, bullets, context, fields, heading
@@ -16,6 +16,7 @@ from bot.handover import service as domain
 from bot.handover.alerts import pending_alerts
 from bot.handover.brief import build_brief, waiting_threads
 from bot.handover.undo import Undone
+from bot.mail.visibility import Audience, hidden_note
 
 if TYPE_CHECKING:
     from bot.core.config import Person
@@ -27,27 +28,38 @@ LINES_SHOWN = 30
 
 
 
-def preview_reply(services: "Services", planned: domain.Handover, now: datetime) -> Reply:
+def preview_reply(services: "Services", planned: domain.Handover, now: datetime, actor: "Person") -> Reply:
+    """The preview as the person who asked may see it: threads and alerts of mailboxes they may not read
+    are counted, never described (bot/mail/visibility.py)."""
     directory = services.directory
     zone = services.config.organization.timezone
     domain.refresh_sla(services, now)
-    alerts = pending_alerts(services.db, planned.customer_ids)
-    details = []
+    reader = Audience.person(actor)
+    queued = pending_alerts(services.db, planned.customer_ids)
+    visible_alerts = services.visibility.sieve(reader, queued, lambda a: [a["mailbox"]])
+    alerts = visible_alerts.shown
+    details: list[dict[str, Any]] = []
+    hidden_threads = 0
     for customer in planned.customers:
+        waiting = waiting_threads(services, customer.id, now, reader)
+        hidden_threads += waiting.hidden
         details.append({
             "customer": {"id": customer.id, "name": customer.name},
             "source": customer.source,
-            "open_threads": waiting_threads(services, customer.id, now),
+            "open_threads": waiting.shown,
+            "open_threads_hidden": waiting.hidden,
             "pending_alerts": [a for a in alerts if a["customer_id"] == customer.id],
+            "pending_alerts_hidden": sum(1 for a in queued if a["customer_id"] == customer.id) - sum(
+                1 for a in alerts if a["customer_id"] == customer.id),
         })
     giver, receiver = name(directory, planned.from_person), name(directory, planned.to_person)
     lines = []
     for d in details:
         line = f"{d['customer']['name']} — {SOURCE_WORDS.get(d['source'], d['source'])}"
-        if d["open_threads"]:
-            line += f" · {len(d['open_threads'])} open thread(s)"
-        if d["pending_alerts"]:
-            line += f" · {len(d['pending_alerts'])} pending alert(s)"
+        if d["open_threads"] or d["open_threads_hidden"]:
+            line += f" · {len(d['open_threads']) + d['open_threads_hidden']} open thread(s)"
+        if d["pending_alerts"] or d["pending_alerts_hidden"]:
+            line += f" · {len(d['pending_alerts']) + d['pending_alerts_hidden']} pending alert(s)"
         lines.append(line)
     blocks: list[Block] = [
         heading(f"Handover #{planned.id} (preview): {len(details)} customer(s) from {giver} to {receiver}"
@@ -57,11 +69,16 @@ def preview_reply(services: "Services", planned: domain.Handover, now: datetime)
     threads = [f"{d['customer']['name']}: {t['subject'] or '(no subject)'} — waiting {t['age']}"
                + (f" · SLA {t['sla']}" if t["sla"] else "")
                for d in details for t in d["open_threads"]]
+    if hidden_threads:
+        threads.append(hidden_note(hidden_threads, "open thread", more=bool(threads)))
     if threads:
         blocks.append(bullets(_capped(threads, 15), title=f"Open threads (they follow the owner to {receiver}):"))
-    if alerts:
-        blocks.append(bullets(_capped([f"#{a['alert']} {a['level']} · {a['subject'] or '(no subject)'} · queued for "
-                                       f"{_destination(directory, a)}" for a in alerts], 15),
+    alert_lines = [f"#{a['alert']} {a['level']} · {a['subject'] or '(no subject)'} · queued for "
+                   f"{_destination(directory, a)}" for a in alerts]
+    if visible_alerts.hidden:
+        alert_lines.append(hidden_note(visible_alerts.hidden, "pending alert", more=bool(alert_lines)))
+    if alert_lines:
+        blocks.append(bullets(_capped(alert_lines, 15),
                               title="Pending alerts (the owner's follow the customer on confirm; team and manager alerts stay):"))
     blocks.append(context(f"Nothing changes until you confirm. Times in {zone}. "
                           f"Confirm: /handover confirm {planned.id}"))
@@ -70,7 +87,7 @@ def preview_reply(services: "Services", planned: domain.Handover, now: datetime)
         blocks=blocks,
         buttons=[Button(label="Confirm", command=f"/handover confirm {planned.id}", style="primary"),
                  Button(label="Cancel", command=f"/handover cancel {planned.id}", style="danger")],
-        data={**summary(directory, planned), "details": details, "pending_alerts": len(alerts),
+        data={**summary(directory, planned), "details": details, "pending_alerts": len(queued),
               "confirm": f"/handover confirm {planned.id}"},
     )
 
@@ -95,7 +112,8 @@ def confirmed_reply(services: "Services", result: domain.Confirmed, now: datetim
     giver, receiver = name(directory, done.from_person), name(directory, done.to_person)
     zone = services.config.organization.timezone
     deadline = domain.undo_deadline(done)
-    threads = sum(len(s["open_threads"]) for s in result.brief.data["customers"]) if result.brief else 0
+    threads = sum(len(s["open_threads"]) + s.get("open_threads_hidden", 0)
+                  for s in result.brief.data["customers"]) if result.brief else 0
     sent_to = list(dict.fromkeys(key.rsplit(":", 1)[1] for key in result.brief_keys))
     rerouted = [f"#{a['alert']} {a['level']} → {name(directory, a['to'].partition(':')[2])}"
                 if a["to"].startswith("person:") else f"#{a['alert']} {a['level']} → {a['to']}"
@@ -189,7 +207,7 @@ def show_reply(services: "Services", person: "Person", handover_id: int, now: da
         if deadline is not None and now <= deadline:
             buttons = [Button(label="Undo", command=f"/handover undo {found.id}", style="danger")]
         if found.to_person in directory.people:
-            brief = build_brief(services, found, now).whole
+            brief = build_brief(services, found, now, reader=person).whole
             blocks.extend([context("The brief, as of now:"), *brief.blocks[1:]])
             data["brief"] = brief.data
     return Reply(command="handover", blocks=blocks, buttons=buttons, data=data)
@@ -222,7 +240,5 @@ def _destination(directory: Directory, alert: dict[str, Any]) -> str:
     return f"team {alert['dest_team']} ({alert['route']})"
 
 
-def local_time(text: str, zone: str) -> str:
-    return parse_instant(text).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 

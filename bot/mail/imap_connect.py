@@ -23,6 +23,7 @@ from imap_tools.errors import (
 
 from bot.core.config import Config, Imap
 from bot.core.errors import MailroomError, SyncError
+from bot.mail.providers import provider
 
 CONNECT_TIMEOUT = 30.0
 """Seconds to wait for the server on connect and on every command (a dead server must not hang us)."""
@@ -132,14 +133,23 @@ def fetch_raw(box: BaseMailBox, uids: list[int]) -> list[tuple[int, bytes]]:
 def connect(target: SyncTarget, *, timeout: float = CONNECT_TIMEOUT) -> BaseMailBox:
     """Log in, select nothing. Raises SyncError for what the config can fix, or the network's exceptions."""
     imap = target.imap
-    password = os.environ.get(imap.password_env)
-    if not password:
-        raise SyncError(f"the environment variable {imap.password_env} (password_env) is not set")
+    preset = provider(imap.provider)
+    if imap.oauth2 is None and preset is not None and preset.basic_auth == "refused":
+        raise SyncError(f"{preset.label}: {preset.login_rule}")
     if not imap.ssl and not imap.starttls and not is_loopback(imap.host):
         raise SyncError(
             f"plain-text IMAP to {imap.host} would send the password in clear: set ssl = true (port 993) "
             "or starttls = true (port 143); plain text is for loopback test servers only"
         )
+    if imap.oauth2 is not None:
+        from bot.mail.oauth import access_token
+
+        token = access_token(imap.oauth2)
+        password = ""
+    else:
+        password = os.environ.get(imap.password_env) or ""
+        if not password:
+            raise SyncError(f"the environment variable {imap.password_env} (password_env) is not set")
     box: BaseMailBox
     if imap.ssl:
         box = MailBox(imap.host, imap.port, timeout=timeout, ssl_context=ssl.create_default_context())
@@ -148,7 +158,10 @@ def connect(target: SyncTarget, *, timeout: float = CONNECT_TIMEOUT) -> BaseMail
     else:
         box = MailBoxUnencrypted(imap.host, imap.port, timeout=timeout)
     try:
-        box.login(imap.username, password, initial_folder=None)
+        if imap.oauth2 is not None:
+            box.xoauth2(imap.username, token, initial_folder=None)
+        else:
+            box.login(imap.username, password, initial_folder=None)
         typ, data = box.client.capability()  # the list may grow after login; imaplib keeps the first one
         if typ == "OK" and data and isinstance(data[-1], bytes):
             box.client.capabilities = tuple(data[-1].decode(errors="replace").upper().split())
@@ -260,9 +273,21 @@ def describe(exc: BaseException, target: SyncTarget) -> str:
         return f"connection refused by {where} (server down or wrong port)"
     if isinstance(exc, TimeoutError):
         return f"no answer from {where} within {CONNECT_TIMEOUT:.0f} s"
+    refused = isinstance(exc, MailboxLoginError) or (  # imaplib's authenticate() raises a bare error
+        isinstance(exc, imaplib.IMAP4.error) and not isinstance(exc, imaplib.IMAP4.abort)
+        and "AUTHENTICAT" in str(exc).upper())
+    if refused and imap.oauth2 is not None:
+        from bot.mail.oauth import forget_tokens
+
+        forget_tokens()  # the next try asks the token endpoint afresh
+        said = _server_said(exc) if isinstance(exc, MailboxLoginError) else str(exc)
+        return (f"XOAUTH2 login refused for {imap.username!r}: {said} (the token endpoint issued a "
+                f"token the server does not accept: check oauth2.scope and that IMAP is enabled for the account)")
     if isinstance(exc, MailboxLoginError):
         said = _server_said(exc)
-        return f"login failed for {imap.username!r}: {said} (check the password in ${imap.password_env})"
+        line = f"login failed for {imap.username!r}: {said} (check the password in ${imap.password_env})"
+        preset = provider(imap.provider)
+        return f"{line}; {preset.label}: {preset.login_rule}" if preset else line
     if isinstance(exc, MailboxStarttlsError):
         return f"{where} refused STARTTLS: {_server_said(exc)}"
     if isinstance(exc, imaplib.IMAP4.abort):

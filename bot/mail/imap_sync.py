@@ -33,7 +33,7 @@ from bot.mail.imap_connect import (
     resolve_folders,
 )
 from bot.mail.parse import ParsedMail
-from bot.mail.parse_helper import batched, parsed_batches, rare_collections
+from bot.mail.parse_helper import Raws, batched, parsed_batches, rare_collections
 from bot.mail.prepare import NotMail
 
 BATCH_SIZE = 200
@@ -246,11 +246,11 @@ class MailboxSync:
             self.progress.end()
         return result
 
-    def _fetched(self, box: BaseMailBox, uids: list[int]) -> Iterator[tuple[list[int], list[tuple[int, bytes]]]]:
+    def _fetched(self, box: BaseMailBox, uids: list[int]) -> Iterator[tuple[list[int], Raws]]:
         for batch in batched(uids, self.batch_size):
             if self.stop is not None and self.stop.is_set():
                 return
-            yield batch, fetch_raw(box, batch)
+            yield batch, list(fetch_raw(box, batch))
 
     def _commit(self, folder: str, result: FolderResult, mails: Sequence[tuple[int, ParsedMail | NotMail]],
                 uidvalidity: int, last_uid: int) -> None:

@@ -209,7 +209,7 @@ def _idle_line(box: Any, timeout: float) -> bytes | None:
     """
     sock = box.client.sock
     pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes the socket no longer shows
-    if not (pending and pending()) and not get_socket_poller(sock, timeout):
+    if not (pending and pending()) and not get_socket_poller(sock, int(timeout)):
         return None
     line: bytes = box.client._get_line()  # noqa: SLF001 - imap-tools' IdleManager reads the same way
     return line

@@ -460,7 +460,8 @@ def _part_text(part: Message, ctype: str, defects: list[str], limits: Limits) ->
     if payload is None:
         raw = part.get_payload()
         payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
-    return decode_bytes(payload, part.get_content_charset(), defects, f"{ctype} part")
+    return decode_bytes(payload if isinstance(payload, bytes) else b"", part.get_content_charset(), defects,
+                        f"{ctype} part")
 
 
 def _with_payload(part: Message, payload: str) -> Message:
@@ -498,7 +499,7 @@ def _parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
     headers = RawHeaders(msg, limits, defects)
     for defect in msg.defects:
         defects.append(type(defect).__name__)
-    body, attachments = "", []
+    body, attachments = "", list[Attachment]()
     try:
         body, attachments = _walk_parts(msg, defects, limits)
     except Exception as exc:  # noqa: BLE001 - a message is always archived, even half-read

@@ -273,7 +273,7 @@ def main() -> None:
     """The child: read the preparer, then batches until stdin closes, answer each with its parsed messages."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     try:
-        preparer: MailPreparer = _read_frame(source)  # type: ignore[arg-type, assignment]
+        preparer: MailPreparer = _read_frame(source)  # type: ignore[assignment]
     except EOFError:
         return
     with rare_collections():

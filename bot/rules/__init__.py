@@ -1,4 +1,4 @@
-"""The guide's mail rules, kept by the bot (issue 9).
+"""The guide's mail rules, kept by the bot.
 
 - categories.py: order@ mail sorted into po / delivery / shipping / exception, support@ mail by alias;
 - milestones_cc.py + cc_rule.py: key milestone mails and the shared mailboxes they must CC; CC gaps;

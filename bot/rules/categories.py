@@ -455,10 +455,11 @@ class CategoryService:
 
 
 def may_correct(services: "Services", person: Person, mailbox: str) -> bool:
-    """Leads (and above) who may read the mailbox, or any member of the mailbox's own team."""
+    """Leads (and above), or any member of the mailbox's own team — who may read the mailbox: the answer
+    names the message's subject."""
     box = services.directory.mailboxes.get(mailbox)
     in_team = box is not None and box.team is not None and box.team in person.teams
-    return in_team or (has_role(person, "lead") and services.permissions.can(person, "read", mailbox))
+    return (in_team or has_role(person, "lead")) and services.permissions.can(person, "read", mailbox)
 
 
 def _load(db: Database, ref: str) -> tuple[int, str, str, str | None] | None:
@@ -468,7 +469,7 @@ def _load(db: Database, ref: str) -> tuple[int, str, str, str | None] | None:
     else:
         row = db.execute("SELECT id, message_id, subject, category FROM messages WHERE message_id = ?",
                          [key.strip("<>")]).fetchone()
-    return tuple(row) if row else None  # type: ignore[return-value]
+    return tuple(row) if row else None
 
 
 def _names(attachments: str) -> list[str]:

@@ -55,7 +55,7 @@ class CcChecker:
         if thread_boxes is None:
             thread_boxes = thread_mailboxes(self.db, row.thread_id)
         boxes = row.mailboxes | thread_boxes
-        roles = {self.directory.mailboxes[b].role for b in boxes if b in self.directory.mailboxes}
+        roles: set[str] = {self.directory.mailboxes[b].role for b in boxes if b in self.directory.mailboxes}
         return self.detector.milestones_of(row.subject, row.body, row.files, roles=roles or {""})
 
     def missing_cc(self, row: MailRow, milestones: list[str]) -> Finding | None:
@@ -105,12 +105,12 @@ class CcChecker:
                                  evidence={"missing_message_id": missing[0], "missing": missing,
                                            "how": "In-Reply-To/References"})
         for quoted in quoted_headers(row.body):
-            person = self.directory.person_by_email(quoted.address)
-            if person is None:
+            quoted_person = self.directory.person_by_email(quoted.address)
+            if quoted_person is None:
                 continue
             if not self._quoted_is_archived(row, quoted):
                 who = f"{quoted.name} <{quoted.address}>" if quoted.name else quoted.address
-                return self._finding(row, person.id, ref=None,
+                return self._finding(row, quoted_person.id, ref=None,
                                      evidence={"quoted": who, "quoted_subject": quoted.subject,
                                                "quoted_date": quoted.date.isoformat() if quoted.date else None,
                                                "how": "quoted header"})

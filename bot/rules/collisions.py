@@ -61,9 +61,6 @@ class CollisionChecker:
             found = self._owners[customer_id] = effective_owner(self.db, self.directory, customer_id, now=self.now)
         return found
 
-    def forget(self, customer_id: int) -> None:
-        self._owners.pop(customer_id, None)
-
     # -- who may collide -----------------------------------------------------------------------
     def in_owner_teams(self, person_id: str | None) -> bool:
         person = self.directory.people.get(person_id or "")
@@ -161,7 +158,7 @@ class CollisionChecker:
         if record is None:
             return None
         candidates: list[tuple[int, str]] = []
-        for domain in record["domains"]:  # type: ignore[union-attr]
+        for domain in record["domains"]:
             for parent in parent_domains(str(domain))[1:]:
                 for (found,) in self.db.execute("SELECT customer_id FROM customer_keys WHERE key = ?", [parent]):
                     candidates.append((found, f"same domain {parent}"))

@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # the checkers are imported when first used: imports only nee
 
 log = logging.getLogger(__name__)
 SCAN_KEY = "scan.upto"
+ORDER_MILESTONES = frozenset({"po_confirmation", "delivery_change", "loading_plan", "shipping_documents",
+                              "complaint_conclusion"})
 POOL_KEY = "pool.checked"
 
 
@@ -182,9 +184,10 @@ class RulesEngine:
 
         naming = self.rules.naming
         inquiry = set(self.rules.inquiry_mailboxes)
-        in_inquiry = bool(row.mailboxes & inquiry) or bool(self._thread_boxes(row.thread_id) & inquiry)
+        in_inquiry = (bool(row.mailboxes & inquiry) or bool(set(row.recipients) & inquiry)
+                      or bool(self._thread_boxes(row.thread_id) & inquiry))
         customer = self._customer_name(row.customer_id)
-        if naming.subject and in_inquiry:
+        if naming.subject and self._subject_applies(row, milestones, in_inquiry):
             ok = subject_ok(row.subject)
             record_check(self.db, row.id, "subject_convention", ok, row.person_id, row.customer_id, row.date)
             report.checks += 1
@@ -206,6 +209,32 @@ class RulesEngine:
                 first_bad = next(iter(bad))
                 self._found(Finding(row.id, row.message_id, row.thread_id, "quotation_name", row.person_id,
                                     row.customer_id, bad[first_bad], row.date, {"files": bad}), now, report)
+
+    def _subject_applies(self, row: "MailRow", milestones: list[str], in_inquiry: bool) -> bool:
+        """The `[rules] subject_convention` scope for one mail of ours (bot/rules/naming.py)."""
+        from bot.mail.parse import normalize_subject
+        from bot.rules.naming import about_an_offer, carries_quotation, subject_applies
+
+        scope = self.rules.model.subject_convention
+        if scope in ("off", "all_outbound"):
+            return subject_applies(scope, quotation=False, new_thread=False, keeps_customer_subject=False,
+                                   in_inquiry=in_inquiry)
+        if set(milestones) & ORDER_MILESTONES:
+            return False  # a PO confirmation with its PI, shipping documents, a complaint conclusion
+        boxes = row.mailboxes | set(row.recipients) | self._thread_boxes(row.thread_id)
+        if not in_inquiry and boxes & set(self.rules.order_mailboxes + self.rules.support_mailboxes):
+            return False  # order and after-sales threads
+        earlier = self.db.execute(
+            "SELECT direction, subject FROM messages WHERE thread_id = ? AND id != ? "
+            "AND (date IS NULL OR ? IS NULL OR date <= ?) LIMIT 200",
+            [row.thread_id, row.id, row.date, row.date]).fetchall() if row.thread_id is not None else []
+        mine = normalize_subject(row.subject)
+        keeps = bool(mine) and any(d == "inbound" and normalize_subject(s or "") == mine for d, s in earlier)
+        new_thread = not earlier and not row.in_reply_to and not row.refs
+        quotation = "quotation" in milestones or carries_quotation(row.text, row.files)
+        offer = new_thread and about_an_offer(row.subject, row.text, self.rules.naming.products)
+        return subject_applies(scope, quotation=quotation, new_thread=new_thread, keeps_customer_subject=keeps,
+                               in_inquiry=in_inquiry, offer=offer)
 
     def _customer_name(self, customer_id: int | None) -> str:
         row = self.db.execute("SELECT name FROM customers WHERE id = ?", [customer_id]).fetchone()

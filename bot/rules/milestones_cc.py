@@ -20,7 +20,7 @@ class MilestoneDetector:
 
     def milestones_of(self, subject: str, body: str, files: list[str], *, roles: set[str]) -> list[str]:
         """The CC-relevant milestones of an outbound mail, in the guide's order."""
-        found = {hit.kind for hit in detect(subject, body, files, direction="outbound", roles=roles)}
+        found: set[str] = {hit.kind for hit in detect(subject, body, files, direction="outbound", roles=roles)}
         if self.extra is not None:
             found.update(self.extra.hits_all(f"{subject}\n{own_text(body)}"))
         return [m for m in MILESTONES if m in found]

@@ -1,4 +1,16 @@
-"""The guide's naming conventions and the corrected suggestions sent with a nudge.
+"""The guide's naming conventions, which mail they apply to, and the corrected suggestions sent with a nudge.
+
+Which mail: `[rules] subject_convention` —
+- "new_threads" (the default): mail we write that carries a quotation (a quotation file, or
+  quotation/报价/PI words in our own text) or that starts a new thread to a customer in an inquiry mailbox
+  about an offer (offer/price/RFQ words or a configured product; not a greeting); order and after-sales
+  mail (PO confirmations with their PI, shipping documents, complaint conclusions) is not judged;
+- "quotations": only mail that carries a quotation;
+- "all_outbound": every mail we write in an inquiry thread (what Mailroom did before: noisy);
+- "off".
+Never a reply that keeps the customer's subject: renaming it mid-thread is not what the guide asks (its
+template is for the quotations and RFQ mails we write, 方便搜索与复盘) and breaks threading in the
+customer's mail client.
 
 - Subject of our inquiry mail: `[RFQ]-Customer-Product-Date` (邮件主题:[RFQ]-客户名-产品-日期). Replies are
   judged without their Re:/回复: prefix. Date: YYYYMMDD (also accepted: YYYY-MM-DD, YYMMDD).
@@ -32,6 +44,47 @@ _VALID = re.compile(r"(?:valid(?:ity)?(?:\s+for)?\s*[:：]?\s*(\d{1,3})\s*(?:day
 _CURRENCY_WORDS = {"$": "USD", "usd": "USD", "us$": "USD", "€": "EUR", "eur": "EUR", "euro": "EUR", "rmb": "RMB",
                    "cny": "CNY", "人民币": "RMB", "美元": "USD", "欧元": "EUR", "£": "GBP", "gbp": "GBP"}
 _CURRENCY = re.compile(r"(US\$|\$|€|£|\b(?:USD|EUR|EURO|RMB|CNY|GBP)\b|人民币|美元|欧元)", re.IGNORECASE)
+
+
+SUBJECT_SCOPES = ("new_threads", "quotations", "all_outbound", "off")
+QUOTATION_WORDS = re.compile(
+    r"\b(?:quotations?|quoted|quote|proforma|pro[- ]forma|PI|offer sheet|price list)\b|报价|形式发票|报价单|价格表",
+    re.IGNORECASE,
+)
+_QUOTATION_FILE = re.compile(r"quot|offer|price|\bPI\b|^PI[-_ ]|proforma|报价|价格", re.IGNORECASE)
+
+
+def carries_quotation(text: str, files: list[str]) -> bool:
+    """A quotation attachment (a conventional quotation name, or quotation/offer/price/PI in a document's
+    name), or quotation words in the sender's own text."""
+    for name in files:
+        if DOCUMENT.search(name) and (QUOTATION.match(name.strip()) or _QUOTATION_FILE.search(name)):
+            return True
+    return QUOTATION_WORDS.search(text) is not None
+
+
+OFFER_WORDS = re.compile(r"\b(?:offers?|prices?|pricing|quotations?|quote|RFQ|inquiry|enquiry|catalogue price)\b"
+                         r"|询价|询盘|报价|价格|优惠", re.IGNORECASE)
+
+
+def about_an_offer(subject: str, text: str, products: list[str]) -> bool:
+    """A new thread that offers or asks about products: offer/price/RFQ words, or a configured product named."""
+    return OFFER_WORDS.search(f"{subject}\n{text}") is not None or product_of(subject, products) is not None
+
+
+def subject_applies(scope: str, *, quotation: bool, new_thread: bool, keeps_customer_subject: bool,
+                    in_inquiry: bool, offer: bool = True) -> bool:
+    """Does the subject convention judge this mail of ours? (See the module docstring.) A new thread counts
+    when it is about an offer (`about_an_offer`): a season's greeting or a visit is no RFQ mail."""
+    if scope == "off":
+        return False
+    if scope == "all_outbound":
+        return in_inquiry
+    if keeps_customer_subject:
+        return False
+    if scope == "quotations":
+        return quotation
+    return quotation or (new_thread and in_inquiry and offer)
 
 
 def subject_ok(subject: str) -> bool:

@@ -32,6 +32,7 @@ from bot.core.permissions import has_role
 from bot.core.reply import Button, Reply, context, fields, heading
 from bot.customers.inference import effective_owner
 from bot.customers.ownership import owner_of, set_owner
+from bot.mail.visibility import Audience, hidden_note, message_mailboxes
 from bot.outbox import Destination, enqueue
 from bot.rules.collisions import CollisionChecker, Similar
 from bot.rules.mail import MailRow
@@ -265,7 +266,6 @@ class InquiryRouter:
 
     # -- chat ----------------------------------------------------------------------------------
     def _announce(self, claim: Claim, now: datetime) -> None:
-        reply = self.claim_reply(claim)
         if claim.state == "proposed" and claim.proposed_to:
             destination, key = Destination("person", claim.proposed_to, None), f"rules:claim:{claim.id}:{claim.proposed_to}"
             route = "rules: inquiry proposed"
@@ -279,14 +279,28 @@ class InquiryRouter:
             else:
                 return
             key = f"rules:claim:{claim.id}:team"
+        reply = self.claim_reply(claim, self._audience(destination))
         enqueue(self.db, key=key, kind="rules", level="claim", now=now, destination=destination, route=route,
                 reply=reply)
 
-    def claim_reply(self, claim: Claim) -> Reply:
+    def _audience(self, destination: Destination) -> Audience:
+        if destination.kind == "team" and destination.team_id:
+            return Audience.team(self.directory, destination.team_id)
+        person = self.directory.people.get(destination.person_id or "")
+        return Audience.person(person) if person is not None else Audience(())
+
+    def claim_reply(self, claim: Claim, audience: Audience) -> Reply:
+        """The claim as its audience may see it: subject and sender only when all of them may read the
+        inquiry (bot/mail/visibility.py); the customer's name and the routing facts always."""
         row = self.db.execute(
             "SELECT m.subject, m.from_name, m.from_addr, c.name FROM messages m LEFT JOIN customers c "
             "ON c.id = m.customer_id WHERE m.id = ?", [claim.message]).fetchone()
         subject, from_name, from_addr, customer = row if row else ("", "", "", None)
+        boxes = message_mailboxes(self.db, [claim.message]).get(claim.message, [])
+        readable = self.services.visibility.may_read(audience, boxes)
+        if not readable:
+            subject, from_name, from_addr = "", "", ""
+            customer = customer or "a customer"
         timeout = self.settings.claim_timeout
         hours = f"{timeout.total_seconds() / 3600:g} h"
         if claim.state == "proposed":
@@ -295,7 +309,11 @@ class InquiryRouter:
         else:
             title = f"New inquiry #{claim.id} needs an owner: {customer or from_addr}"
             note = f"Nobody claimed it ({', '.join(claim.tried) or 'nobody available'}). Anyone in the team may claim it."
-        facts = [("Subject", subject or "(no subject)"), ("From", f"{from_name} <{from_addr}>" if from_name else from_addr)]
+        if readable:
+            facts = [("Subject", subject or "(no subject)"),
+                     ("From", f"{from_name} <{from_addr}>" if from_name else from_addr)]
+        else:
+            facts = [("Mail", hidden_note(1, "inquiry message", channel=audience.channel))]
         if claim.evidence.get("country"):
             facts.append(("Country", f"{claim.evidence['country']} ({claim.evidence.get('country_source')})"))
         if claim.evidence.get("similar"):
@@ -352,8 +370,3 @@ class InquiryRouter:
             updated = self._pass_on(claim, claim.proposed_to, now, why="pass")
         return {"id": updated.id, "state": updated.state, "proposed_to": updated.proposed_to, "tried": updated.tried}
 
-    def open_claims(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(f"SELECT {_CLAIM_COLUMNS} FROM inquiry_claims WHERE state IN ('proposed', 'team') "
-                               "ORDER BY id").fetchall()
-        return [{"id": c.id, "state": c.state, "proposed_to": c.proposed_to, "deadline": c.deadline, "team": c.team,
-                 "route": c.route, "tried": c.tried} for c in map(_claim, rows)]

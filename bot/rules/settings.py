@@ -2,6 +2,11 @@
 against the directory once, and reported as `FILE: rules.cc.X: problem` lines through ConfigError.
 
 ```toml
+[rules]
+subject_convention = "new_threads"   # or "quotations" | "all_outbound" | "off": which of our mails the
+                                     # [RFQ]-Customer-Product-Date subject applies to (never a reply
+                                     # that keeps the customer's subject)
+
 [rules.categories]
 keywords = { exception = ["force majeure", "不可抗力"] }   # extra keywords per category
 example_score = 85                                      # how close a corrected subject must be to count
@@ -29,7 +34,7 @@ needs_approval = false
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -147,6 +152,8 @@ class PoolSettings(_Strict):
 
 
 class RulesModel(_Strict):
+    subject_convention: Literal["new_threads", "quotations", "all_outbound", "off"] = "new_threads"
+    """Which mail of ours the `[RFQ]-Customer-Product-Date` subject applies to (bot/rules/naming.py)."""
     categories: CategorySettings = CategorySettings()
     cc: CcSettings = CcSettings()
     naming: NamingSettings = NamingSettings()
@@ -231,13 +238,13 @@ def _resolve(model: RulesModel, config: Config, directory: Directory, problems: 
             names = [entry] if isinstance(entry, str) else list(entry)
             addresses = []
             for j, name in enumerate(names):
-                mailbox = directory.mailbox_by_name(name)
-                if mailbox is None:
+                named = directory.mailbox_by_name(name)
+                if named is None:
                     if given is not None:  # the defaults may name mailboxes an organisation does not have
                         key = f"rules.cc.milestones.{milestone}.{i}" + (f".{j}" if not isinstance(entry, str) else "")
                         problems.append(f"{key}: {name!r} is not a configured mailbox")
                     continue
-                addresses.append(mailbox.address)
+                addresses.append(named.address)
             if addresses:
                 requirements.append(tuple(dict.fromkeys(addresses)))
         required[milestone] = requirements

@@ -1,12 +1,14 @@
 """What the rules found: checks (kept or not, for the digest) and violations (with evidence), and the
-private nudges that tell people — at most one per thread, person and kind of rule.
+private nudges that tell people — few and batched.
 
 Nudges are alerts in the SLA feature's outbox (`bot.outbox.enqueue`): rows delivered through every
-configured channel with retries, unique per key. The key is the once-per-thread guarantee:
-`rules:naming:<thread>:<person>` for subject and file names, `rules:cc:<thread>:<person>` for missing
-CCs, `rules:gap:<thread>:<person>` for CC gaps, `rules:collision:<customer>:<owner>:<other>:<to>`.
-A violation remembers the key that covered it in `notice` (or 'stale' for mail too old to bother
-anyone about, 'none' when there is nobody to tell).
+configured channel with retries, unique per key. A thread is told about once per person and kind of rule
+(its scope: `rules:naming:<thread>:<person>` for subject and file names, `rules:cc:<thread>:<person>` for
+missing CCs, `rules:gap:<thread>:<person>` for CC gaps, `rules:collision:<customer>:<owner>:<other>:<to>`).
+A nudge goes out at most once per person, kind of rule and local day (key `rules:<kind>:<day>:<person>`),
+batching what was found; what is found after it waits for the next day's. A violation remembers what
+covered it in `notice`: `<nudge key>|<thread scope>`, `covered:<thread scope>` when an earlier nudge told
+that thread already, 'stale' for mail too old to bother anyone about, 'none' when there is nobody to tell.
 """
 
 import json
@@ -14,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -21,6 +24,7 @@ from bot.core.clock import iso
 from bot.core.directory import Directory
 from bot.core.reply import Reply, bullets, context, heading
 from bot.customers.inference import effective_owner
+from bot.mail.visibility import Audience, hidden_note, message_mailboxes, thread_mailboxes
 from bot.outbox import Destination, enqueue
 from bot.rules.settings import Rules
 from bot.store.db import write_transaction
@@ -120,24 +124,32 @@ def violations(db: Database, *, rule: str | None = None, person: str | None = No
 
 
 def notify(services: "Services", rules: Rules, now: datetime) -> int:
-    """Enqueue the private nudges for violations nobody was told about yet; returns alerts added."""
+    """Enqueue the private nudges for violations nobody was told about yet; returns alerts added.
+
+    Few and batched: at most one nudge per person, kind of rule and local day (`rules:<kind>:<day>:<person>`),
+    holding everything found for them in this round; a thread (a customer pair, for collisions) is told
+    about once. Findings beyond that stay recorded — in `mailroom rules` and the daily digest — and are
+    marked with the nudge (or earlier notice) that covered them."""
     db, directory = services.db, services.directory
     rows = db.execute(
         "SELECT v.id, v.message_id, v.thread_id, v.rule, v.person_id, v.customer_id, v.expected, v.evidence, v.at, "
-        "v.found_at, m.subject, c.name FROM rule_violations v LEFT JOIN messages m ON m.id = v.message "
+        "v.found_at, m.subject, c.name, v.message FROM rule_violations v LEFT JOIN messages m ON m.id = v.message "
         "LEFT JOIN customers c ON c.id = v.customer_id WHERE v.notice IS NULL ORDER BY v.id"
     ).fetchall()
     if not rows:
         return 0
     oldest = iso(now - rules.model.notify_max_age)
     grace = iso(now - rules.cc.gap_grace)
+    day = now.astimezone(ZoneInfo(services.config.organization.timezone)).strftime("%Y-%m-%d")
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     targets: dict[str, str] = {}
     marks: list[tuple[str, int]] = []
+    told = _told_threads(db)
+    sent_today = {r[0] for r in db.execute("SELECT key FROM sla_alerts WHERE key LIKE ?", [f"rules:%:{day}:%"])}
     for r in rows:
         v = {"id": r[0], "message_id": r[1], "thread_id": r[2], "rule": r[3], "person": r[4], "customer_id": r[5],
              "expected": r[6], "evidence": json.loads(r[7] or "{}"), "at": r[8], "subject": r[10] or "",
-             "customer": r[11] or "a customer"}
+             "customer": r[11] or "a customer", "message": r[12]}
         if (v["at"] or r[9]) < oldest:
             marks.append(("stale", v["id"]))
             continue
@@ -147,12 +159,18 @@ def notify(services: "Services", rules: Rules, now: datetime) -> int:
         if not recipients:
             marks.append(("none", v["id"]))
             continue
-        keys = []
-        for person_id, key in recipients:
-            groups[key].append(v)
-            targets[key] = person_id
-            keys.append(key)
-        marks.append((keys[0], v["id"]))
+        fresh = [(p, scope) for p, scope in recipients if scope not in told]
+        if not fresh:
+            marks.append((f"covered:{recipients[0][1]}", v["id"]))  # this thread was told before
+            continue
+        keys = [f"rules:{RULE_KIND[v['rule']]}:{day}:{person_id}" for person_id, _scope in fresh]
+        if all(key in sent_today for key in keys):
+            continue  # today's nudge went out already: this one waits for tomorrow's
+        for key, (person_id, _scope) in zip(keys, fresh, strict=True):
+            if key not in sent_today:
+                groups[key].append(v)
+                targets[key] = person_id
+        marks.append((f"{keys[0]}|{fresh[0][1]}", v["id"]))
     added = 0
     with write_transaction(db):
         for key, found in groups.items():
@@ -166,7 +184,21 @@ def notify(services: "Services", rules: Rules, now: datetime) -> int:
     return added
 
 
+RULE_KIND = {"subject_convention": "naming", "quotation_name": "naming", "missing_cc": "cc", "cc_gap": "gap",
+             "collision": "collision"}
+"""Nudges are limited per kind of rule: a mail with a bad subject and a bad file name is one naming nudge."""
+
+
+def _told_threads(db: Database) -> set[str]:
+    """The scopes (`rules:naming:<thread>:<person>` …) some earlier nudge already covered."""
+    told: set[str] = set()
+    for (notice,) in db.execute("SELECT DISTINCT notice FROM rule_violations WHERE notice LIKE 'rules:%|%'"):
+        told.add(notice.split("|", 1)[1])
+    return told
+
+
 def _recipients(db: Database, directory: Directory, v: dict[str, Any], now: datetime) -> list[tuple[str, str]]:
+    """(person, scope) pairs: who is told, and the thread (or customer pair) the telling covers."""
     rule, person, thread = v["rule"], v["person"], v["thread_id"]
     if rule in ("subject_convention", "quotation_name"):
         return [(person, f"rules:naming:{thread}:{person}")] if person in directory.people else []
@@ -189,9 +221,20 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
     directory = services.directory
     first = found[0]
     rule = first["rule"]
-    subject = first["subject"] or "(no subject)"
+    # the choke point (bot/mail/visibility.py): a nudge names only mail its reader may read
+    person = directory.people.get(person_id)
+    audience = Audience.person(person) if person is not None else Audience(())
+    boxes = message_mailboxes(services.db, [v["message"] for v in found if v.get("message") is not None])
+    sieved = services.visibility.sieve(audience, found, lambda v: boxes.get(int(v.get("message") or 0), []))
+    readable = sieved.shown
+    subject = (readable[0]["subject"] or "(no subject)") if readable else ""
+    # A collision or a missing CC is told even about mail the reader may not read — who, which customer,
+    # which mailbox belongs in CC carry no mail text — while its threads' subjects go through the sieve.
+    # The other findings are the mail's own text (its subject, file names, a quoted message): counted only.
+    told = [v for v in found if v in readable or v["rule"] in ("collision", "missing_cc")]
+    hidden = len(found) - len(told)
     lines: list[str] = []
-    for v in found:
+    for v in told:
         if v["rule"] == "subject_convention":
             lines.append(f"Subject “{v['evidence'].get('subject', subject)}” → suggested: {v['expected']}")
         elif v["rule"] == "quotation_name":
@@ -203,7 +246,9 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
         elif v["rule"] == "cc_gap":
             lines.append(_gap_line(v))
         elif v["rule"] == "collision":
-            lines.extend(_collision_lines(directory, v, person_id))
+            lines.extend(_collision_lines(services, audience, v, person_id))
+    if hidden:
+        lines.append(hidden_note(hidden, "finding", more=bool(lines)))
     titles = {
         "subject_convention": "Naming convention (guide): please use these names next time",
         "quotation_name": "Naming convention (guide): please use these names next time",
@@ -211,12 +256,14 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
         "cc_gap": "A customer replied to mail the shared mailbox never saw",
         "collision": "Possible collision (撞单): two of us on one customer",
     }
-    blocks = [heading(titles[rule]), context(f"{first['customer']} · “{subject}”"), bullets(lines)]
+    blocks = [heading(titles[rule]), context(f"{first['customer']} · “{subject}”" if subject else first["customer"]),
+              bullets(lines)]
     if rule in ("missing_cc", "cc_gap"):
         blocks.append(context("Forward it to the shared mailbox so the archive and handovers keep it (交接不断档)."))
     return Reply(command="rules.nudge", blocks=blocks,
-                 data={"rules": [{"rule": v["rule"], "message_id": v["message_id"], "expected": v["expected"],
-                                  "thread_id": v["thread_id"]} for v in found], "person": person_id})
+                 data={"rules": [{"rule": v["rule"], "message_id": v["message_id"] if v in readable else None,
+                                  "expected": v["expected"], "thread_id": v["thread_id"]} for v in found],
+                       "person": person_id})
 
 
 def _gap_line(v: dict[str, Any]) -> str:
@@ -228,7 +275,8 @@ def _gap_line(v: dict[str, Any]) -> str:
             f"{v['expected'] or 'a shared mailbox'}: please forward it there.")
 
 
-def _collision_lines(directory: Directory, v: dict[str, Any], person_id: str) -> list[str]:
+def _collision_lines(services: "Services", audience: Audience, v: dict[str, Any], person_id: str) -> list[str]:
+    directory = services.directory
     e = v["evidence"]
     owner, other = v["expected"], v["person"]
     name = directory.people[owner].name if owner in directory.people else owner
@@ -241,8 +289,13 @@ def _collision_lines(directory: Directory, v: dict[str, Any], person_id: str) ->
         if facts:
             lines.append(f"{directory.people[who].name if who in directory.people else who}: first {facts['first']}, "
                          f"last {facts['last']}, {facts['messages']} message(s)")
-    for thread in e.get("threads", [])[:5]:
+    threads = e.get("threads", [])[:5]
+    where = thread_mailboxes(services.db, [t["id"] for t in threads])
+    shown = services.visibility.sieve(audience, threads, lambda t: where.get(t["id"], []))
+    for thread in shown.shown:
         lines.append(f"thread #{thread['id']}: {thread['subject']}")
+    if shown.hidden:
+        lines.append(hidden_note(shown.hidden, "thread", channel=audience.channel, more=bool(shown.shown)))
     lines.append("Please agree who follows up before anyone quotes twice." if person_id == other
                  else "Please agree with them who follows up before anyone quotes twice.")
     return lines

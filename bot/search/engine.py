@@ -48,7 +48,7 @@ from bot.search.query import (
     parse_query,
 )
 from bot.search.rights import read_scope
-from bot.search.snippets import highlighter, snippet
+from bot.search.snippets import Finder, highlighter, snippet
 from bot.search.synonyms import Synonyms
 from bot.search.text import normalize
 from bot.search.typos import Vocabulary
@@ -287,12 +287,12 @@ class SearchEngine:
         several = len(plan.positive) > 1
         for clause in plan.positive:
             weight = self._rarity_of(clause.fts()) if several else 1.0
-            pattern = highlighter([a.highlight for a in clause.alternatives])
-            if pattern is None:
+            finder = Finder([a.highlight for a in clause.alternatives])
+            if finder.pattern is None:
                 continue
             for pk in ids:
                 subject, meta = fields.get(pk, ("", ""))
-                place = SUBJECT if pattern.search(subject) else META if pattern.search(meta) else OTHER
+                place = SUBJECT if finder.found_in(subject) else META if finder.found_in(meta) else OTHER
                 scores[pk] += weight * place
         words = [c for c in plan.positive if c.kind in ("word", "group", "code") and " " not in c.alternatives[0].text]
         if len(words) >= 2:

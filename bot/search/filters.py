@@ -150,9 +150,9 @@ def day_start(value: str, *, now: datetime, zone: ZoneInfo, key: str) -> datetim
         return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
     match = _DAY.match(text)
     if match:
-        year, month, day = int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1)
+        year, month, mday = int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1)
         try:
-            return datetime(year, month, day, tzinfo=zone).astimezone(UTC)
+            return datetime(year, month, mday, tzinfo=zone).astimezone(UTC)
         except ValueError:
             raise QueryError(f"{key}:{value} is not a real date") from None
     try:
@@ -182,7 +182,7 @@ class CustomerNames:
             texts = [name, *_list(aliases), *_list(domains), *_list(contacts)]
             labels[cid] = [strip_accents(t) for t in texts if t]
             names[cid] = name
-        self._labels, self._names, self._stamp = labels, names, stamp  # type: ignore[assignment]
+        self._labels, self._names, self._stamp = labels, names, stamp
 
     def names(self) -> dict[int, str]:
         """Customer id → name (reloaded when customers changed)."""

@@ -116,6 +116,7 @@ class SearchService:
     def _load(self, ref: str) -> MessageView | None:
         ref = ref.strip()
         key = ref.lstrip("#")
+        value: int | str
         if key.isdigit():
             where, value = "m.id = ?", int(key)
         else:

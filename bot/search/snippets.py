@@ -27,6 +27,26 @@ def highlighter(terms: list[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(patterns), re.IGNORECASE)
 
 
+class Finder:
+    """`highlighter(terms).search(text)` as a yes/no, with a substring pre-check for ASCII text: a term can
+    only match ASCII text if its first word is in the lower-cased text (the pattern's accent classes and
+    word boundaries only narrow that down). Ranking asks this of every candidate's subject and short
+    fields; with a synonym group of seven terms the pre-check skips the regex for most of them."""
+
+    def __init__(self, terms: list[str]):
+        self.pattern = highlighter(terms)
+        self.keys = tuple({t.split()[0].lower() for t in terms if t.strip()})
+
+    def found_in(self, text: str) -> bool:
+        if self.pattern is None:
+            return False
+        if text.isascii():
+            lowered = text.lower()
+            if not any(key in lowered for key in self.keys):
+                return False
+        return self.pattern.search(text) is not None
+
+
 def highlight(text: str, pattern: re.Pattern[str] | None) -> str:
     if pattern is None:
         return text

@@ -1,22 +1,32 @@
-"""The trade's abbreviations as synonym groups: any member of a group finds mail with any other.
+"""The trade's vocabulary as synonym groups: any member of a group finds mail with any other.
 
-Built in: B/L ↔ bill of lading ↔ 提单, PI ↔ proforma invoice, PO ↔ purchase order, CI ↔ commercial
-invoice, PL ↔ packing list ↔ 装箱单, RFQ ↔ request for quotation ↔ 询价. `[search] synonyms` in the
-config adds groups (or extends a built-in group when they share a member).
+The groups are data, in `trade_vocabulary.toml` beside this module: about 90 groups English ↔ Chinese ↔
+abbreviation — quotation/报价, PI/形式发票, invoice/发票, B/L/提单, L/C/信用证, T/T/电汇, deposit/定金,
+lead time/交期, inspection/QC/验货, RMA/退货, ETD, HS code/海关编码, freight forwarder/货代 … `[search] synonyms`
+in the config adds groups (or extends a built-in group when they share a member).
+
+A query is matched against the members longest first ("commercial invoice" before "invoice"), so a
+longer term keeps its own, narrower group.
 """
 
 import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
 
 from bot.search.text import strip_accents
 
-BUILT_IN: tuple[tuple[str, ...], ...] = (
-    ("B/L", "BL", "bill of lading", "提单"),
-    ("PI", "proforma invoice", "pro forma invoice", "形式发票"),
-    ("PO", "purchase order", "采购订单"),
-    ("CI", "commercial invoice", "商业发票"),
-    ("PL", "packing list", "装箱单"),
-    ("RFQ", "request for quotation", "询价"),
-)
+VOCABULARY = Path(__file__).with_name("trade_vocabulary.toml")
+
+
+@lru_cache(maxsize=1)
+def trade_vocabulary() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(topic, terms) for every group of trade_vocabulary.toml, in file order."""
+    data = tomllib.loads(VOCABULARY.read_text(encoding="utf-8"))
+    return tuple((g["topic"], tuple(g["terms"])) for g in data["group"])
+
+
+BUILT_IN: tuple[tuple[str, ...], ...] = tuple(terms for _topic, terms in trade_vocabulary())
 _WORD = re.compile(r"\w+")
 
 

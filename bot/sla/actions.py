@@ -6,12 +6,14 @@ from zoneinfo import ZoneInfo
 
 from bot.core.clock import parse_instant
 from bot.core.config import Person
+from bot.core.display import short_mailbox
 from bot.core.durations import format_duration, parse_duration
 from bot.core.errors import CommandError
-from bot.core.permissions import has_role
+from bot.core.permissions import Right, has_role
+from bot.core.reply import echo
 from bot.sla.away import clear_away, set_away
 from bot.sla.items import Item
-from bot.sla.view import local, parse_item_id, short_mailbox
+from bot.sla.view import local, parse_item_id
 from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
@@ -20,11 +22,11 @@ if TYPE_CHECKING:
 MAX_SNOOZE = timedelta(days=14)
 
 
-def load_item(services: "Services", person: Person, text: str, now: datetime, *, right: str = "read") -> Item:
+def load_item(services: "Services", person: Person, text: str, now: datetime, *, right: Right = "read") -> Item:
     """The item `text` names, if the person may see it (else the same answer as for a missing one)."""
     item_id = parse_item_id(text)
     if item_id is None:
-        raise CommandError(f"{text!r} is not an SLA item id (e.g. 12 or #12)", code="bad_id")
+        raise CommandError(f"{echo(text)!r} is not an SLA item id (e.g. 12 or #12)", code="bad_id")
     item = services.sla.item(item_id, now)
     if item is None or not services.permissions.can(person, "read", item.mailbox):
         raise CommandError(f"no SLA item #{item_id} that you may see", code="not_found")
@@ -96,7 +98,7 @@ def parse_until(text: str, zone: str, now: datetime) -> datetime:
         else:
             until = parse_instant(text)
     except ValueError:
-        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO time", code="bad_date") from None
+        raise CommandError(f"{echo(text)!r} is not a date (YYYY-MM-DD) or an ISO time", code="bad_date") from None
     if until <= now:
         raise CommandError(f"{text} is in the past", code="bad_date")
     return until

@@ -1,6 +1,6 @@
 """SLA alerts: which level is due for which item, whom it goes to, what it says — into the outbox.
 
-Routing (issue 5): warning → the owner (direct message), breached → the team's alert channel,
+Routing: warning → the owner (direct message), breached → the team's alert channel,
 escalated → the team's manager. An absent person's alerts go to their backup (`/away`). An alert
 only goes where the mailbox may be read (bot/core/permissions.py): a person who may read it, or the
 channel of the mailbox's own team when every member of that team may read it. When the first
@@ -17,14 +17,16 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.core.config import Team
+from bot.core.config import Person, Team
+from bot.core.display import short_mailbox
 from bot.core.durations import format_duration
-from bot.core.reply import Button, Reply, context, fields, heading
+from bot.core.reply import Button, Mention, Reply, context, fields, heading
+from bot.mail.visibility import Audience
 from bot.outbox import Destination, enqueue
 from bot.sla.away import stand_in
 from bot.sla.items import Item, attach_owners, select_items
 from bot.sla.text_rules import ALERT_LEVELS, LEVEL_RANK
-from bot.sla.view import KIND_LABELS, STATE_ICONS, item_json, local, person_name, short_mailbox
+from bot.sla.view import KIND_LABELS, STATE_ICONS, item_json, local, person_name
 from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
@@ -98,8 +100,7 @@ class Router:
         if not any((channels.slack, channels.telegram, channels.wecom, channels.wecom_robot_key_env)):
             notes.append(f"team {team.id} has no alert channel")
             return None
-        outsiders = [p.id for p in self.directory.members_of(team.id) if not self._may_read(p.id, item.mailbox)]
-        if outsiders:
+        if not self.services.visibility.may_read(Audience.team(self.directory, team.id), [item.mailbox]):
             notes.append(f"team {team.id} channel has members who may not read {short_mailbox(item.mailbox)}")
             return None
         return Destination("team", None, team.id), "team channel"
@@ -142,8 +143,15 @@ def alert_reply(services: "Services", item: Item, level: str, now: datetime, rou
             Button(label="Ack", command=f"/sla ack {item.id}", style="primary"),
             Button(label="Snooze 4h", command=f"/sla snooze {item.id} 4h"),
         ],
+        mentions=[mention(directory.people[item.owner])] if item.owner in directory.people else [],
         data={"alert": data},
     )
+
+
+def mention(person: Person) -> Mention:
+    """Our own ping of a person (trusted): each adapter renders it live in its own syntax."""
+    return Mention(person_id=person.id, name=person.name, slack=person.slack,
+                   telegram=str(person.telegram) if person.telegram is not None else None, wecom=person.wecom)
 
 
 def enqueue_alerts(services: "Services", now: datetime) -> int:

@@ -23,6 +23,7 @@ from operator import sub as minus
 from zoneinfo import ZoneInfo
 
 from bot.core.config import SlaPolicy
+from bot.sla.holidays import CountryDays
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CHUNK_DAYS = 400
@@ -44,24 +45,27 @@ def parse_spans(spans: list[str]) -> list[tuple[int, int]]:
         h2, m2 = (int(x) for x in end.split(":"))
         parsed.append((h1 * 60 + m1, h2 * 60 + m2))
     merged: list[tuple[int, int]] = []
-    for start, end in sorted(parsed):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+    for opens, closes in sorted(parsed):
+        if merged and opens <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], closes))
         else:
-            merged.append((start, end))
+            merged.append((opens, closes))
     return merged
 
 
 class BusinessCalendar:
     """Business time of one SLA policy. Instances are cheap to query and safe to reuse."""
 
-    def __init__(self, policy: SlaPolicy, default_timezone: str = "UTC"):
+    def __init__(self, policy: SlaPolicy, default_timezone: str = "UTC", *, country: "CountryDays | None" = None):
+        """`country`: public holidays and 调休 from maintained data (bot.sla.holidays); the policy's own
+        `holidays` and `makeup_workdays` add to them and win over them."""
         self.zone = ZoneInfo(policy.timezone or default_timezone)
         self.spans = parse_spans(policy.business_hours)
         self.always = not self.spans
         self.workdays = frozenset(WEEKDAYS.index(d) for d in policy.workdays)
         self.holidays = frozenset(policy.holidays)
         self.makeup = frozenset(policy.makeup_workdays)
+        self.country = country
         self._first: date | None = None
         self._last: date | None = None
         self._starts: list[int] = []
@@ -73,11 +77,17 @@ class BusinessCalendar:
     # ── day rules ───────────────────────────────────────────────────────────────────────────
 
     def is_working_day(self, day: date) -> bool:
-        """A make-up day (调休) always works; a holiday never; otherwise the configured weekdays."""
+        """A make-up day (调休) always works; a holiday never; otherwise the configured weekdays.
+        The policy's own dates first, then the country's."""
         if day in self.makeup:
             return True
         if day in self.holidays:
             return False
+        if self.country is not None:
+            if self.country.is_makeup_workday(day):
+                return True
+            if self.country.is_holiday(day):
+                return False
         return day.weekday() in self.workdays
 
     def day_intervals(self, day: date) -> list[tuple[int, int]]:

@@ -1,6 +1,6 @@
 """The SLA engine: which customer messages wait on us, since when, until when, and how late.
 
-Rules (issue 5):
+Rules:
 - first_response: every inbound customer message that waits on us has a clock, from its arrival to
   the first later outbound message in the same thread written by a person of the organisation (from
   any mailbox — a personal reply CC'd to inquiry@ counts). Per thread and shared mailbox only the
@@ -389,7 +389,7 @@ def _clock_tables(db: Database, policies: Policies, now_s: int) -> dict[tuple[st
     for number, clock in enumerate(numbered, start=1):
         pieces = clock.calendar.pieces(lo, hi, (clock.warn, clock.seconds, clock.escalate))
         if pieces:
-            rows = [(number, *piece) for piece in pieces]
+            rows: list[tuple[int | None, ...]] = [(number, *piece) for piece in pieces]
             rows.append((number, hi + 1, None, None, None, None, None, None))  # later starts: no piece
             db.conn.executemany("INSERT INTO temp.sla_piece VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.customers.inference import effective_owner
+from bot.customers.ownership import owner_of
 from bot.sla.text_rules import LEVEL_RANK, level_of
 
 log = logging.getLogger(__name__)
@@ -89,20 +91,13 @@ def get_item(db: Database, item_id: int, now: datetime) -> Item | None:
 
 
 def owner_for(db: Database, directory: Any, customer_id: int | None, now: datetime) -> tuple[str | None, str]:
-    """The customer's effective owner: bot.customers.inference when present, else the explicit owner."""
+    """The customer's effective owner (bot.customers.inference); the explicit owner if inference fails."""
     if customer_id is None:
         return None, "none"
     try:
-        from bot.customers.inference import effective_owner
-    except ImportError:
-        effective_owner = None
-    if effective_owner is not None:
-        try:
-            return effective_owner(db, directory, customer_id, now=now)
-        except Exception:  # noqa: BLE001 - a broken inference must not stop alerts: fall back to explicit
-            log.exception("effective_owner failed for customer %s; using the explicit owner", customer_id)
-    from bot.customers.ownership import owner_of
-
+        return effective_owner(db, directory, customer_id, now=now)
+    except Exception:  # noqa: BLE001 - a broken inference must not stop alerts: fall back to explicit
+        log.exception("effective_owner failed for customer %s; using the explicit owner", customer_id)
     explicit = owner_of(db, customer_id)
     return (explicit.person_id, explicit.source) if explicit else (None, "none")
 

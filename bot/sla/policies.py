@@ -2,17 +2,23 @@
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 
 from bot.core.config import Config, SlaPolicy
 from bot.sla.business_calendar import BusinessCalendar
+from bot.sla.holidays import HolidayDataError, days_for
 from bot.sla.text_rules import DEFAULT_SOLUTION_KEYWORDS
 
 KINDS = ("first_response", "initial_solution")
+log = logging.getLogger(__name__)
 
 
-def policy_fingerprint(name: str, policy: SlaPolicy, default_timezone: str) -> str:
+def policy_fingerprint(name: str, policy: SlaPolicy, default_timezone: str, holiday_source: str = "") -> str:
+    """Changes when the policy, the default zone or its country's holiday data (package version) change."""
     raw = f"{name}|{policy.model_dump_json()}|{default_timezone}"
+    if holiday_source:
+        raw += f"|{holiday_source}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -42,9 +48,15 @@ class Policies:
         self.clocks: dict[tuple[str, str], PolicyClock] = {}
         fingerprints: dict[str, str] = {}
         for name, policy in config.sla.items():
-            calendar = BusinessCalendar(policy, zone)
+            try:
+                days = days_for(policy, config.organization.country)
+            except HolidayDataError as exc:  # doctor says so (holiday_data_problems); the clocks still run
+                log.warning("sla.%s: %s: only the policy's own holidays apply", name, exc)
+                days = None
+            calendar = BusinessCalendar(policy, zone, country=days)
             self.calendars[name] = calendar
-            fingerprints[name] = policy_fingerprint(name, policy, zone)
+            source = f"{days.country}:{days.source}" if days else ""
+            fingerprints[name] = policy_fingerprint(name, policy, zone, source)
             words = policy.solution_keywords if policy.solution_keywords is not None else DEFAULT_SOLUTION_KEYWORDS
             for kind in KINDS:
                 duration = getattr(policy, kind)

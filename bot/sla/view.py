@@ -5,6 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.directory import Directory
+from bot.core.display import short_mailbox
 from bot.core.durations import format_duration
 from bot.core.reply import Reply, bullets, context, heading
 from bot.sla.items import Item
@@ -22,10 +23,6 @@ def utc_iso(epoch: int | None) -> str | None:
 def local(epoch: int, zone: str) -> str:
     """'Tue 11-24 08:00' in the organisation's time zone."""
     return datetime.fromtimestamp(epoch, ZoneInfo(zone)).strftime("%a %m-%d %H:%M")
-
-
-def short_mailbox(address: str) -> str:
-    return address.split("@", 1)[0] + "@"
 
 
 def parse_item_id(text: str) -> int | None:

@@ -1,4 +1,4 @@
-"""Which clocks run: the rules of issue 5 as set-wise SQL over the SLA's summary tables.
+"""Which clocks run: the SLA rules (bot/sla/engine.py) as set-wise SQL over the SLA's summary tables.
 
 - first_response: `sla_open` holds, per thread and shared mailbox, the oldest customer message no
   human reply followed (kept by triggers, bot/sla/schema.py). Where that message is, or may be, a bare

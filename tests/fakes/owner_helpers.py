@@ -4,16 +4,9 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from bot.chat.router import Router
-from bot.core.reply import Reply
 from bot.demo.generator import CUSTOMERS
 from bot.mail.importer import import_messages
 from bot.services import Services
-
-
-def ask(services: Services, text: str, who: str = "boss") -> Reply:
-    """What `who` (a person id of the demo factory) gets back for `text`, through the real router."""
-    return Router(services).handle(text, services.directory.people[who])
 
 
 def generator_owner(services: Services, company: str) -> str:

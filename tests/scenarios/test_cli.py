@@ -2,18 +2,11 @@
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import DATA, ROOT
-
-
-def mailroom(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=120,
-                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+from tests.conftest import DATA
+from tests.fakes.cli import mailroom
+from tests.fakes.dns_server import FakeDns, good_zone
 
 
 def test_init_import_stats_doctor(tmp_path: Path) -> None:
@@ -32,8 +25,11 @@ def test_init_import_stats_doctor(tmp_path: Path) -> None:
     assert set(stats) >= {"messages", "threads", "customers", "mailboxes"}
     assert "inquiry@hengda-valves.com" in stats["mailboxes"]
 
-    doctor = mailroom("doctor", cwd=tmp_path)
-    assert doctor.returncode == 0 and "audit log intact" in doctor.stdout
+    with FakeDns(good_zone("hengda-valves.com")) as dns:  # no test asks the internet's DNS
+        doctor = mailroom("doctor", cwd=tmp_path, env={"MAILROOM_DNS": dns.address})
+    assert doctor.returncode == 0, doctor.stdout
+    assert "✓ audit log: hash chain intact" in doctor.stdout
+    assert "✓ hengda-valves.com SPF:" in doctor.stdout and "0 failed" in doctor.stdout
 
 
 def test_config_found_through_environment_variable(demo_dir: Path, tmp_path: Path) -> None:

@@ -53,6 +53,12 @@ def test_the_example_config_is_valid(config_file: Path) -> None:
          "organization.timezone: unknown time zone 'Asia/Ningbo'"),
         ('role = "lead"\nslack = "U0AMY"', 'role = "boss"\nslack = "U0AMY"', "people.1.role: Input should be"),
         ('[bot]', '[bot]\ncolour = "red"', "bot.colour: unknown key"),
+        ('slack = "U0LI"', 'slack = "U0AMY"', "people.2.slack: 'U0AMY' is also the slack id of people.1 (amy)"),
+        ("telegram = 100003", "telegram = 100001", "people.2.telegram: 100001 is also the telegram id of people.0"),
+        ('email = "li@hengda-valves.com"', 'email = "order@hengda-valves.com"',
+         "people.2.email: 'order@hengda-valves.com' is a shared mailbox, alias or group address"),
+        ('country = "CN"', 'country = "China"', "organization.country: 'China' is not an ISO 3166 country code"),
+        ('country = "CN"', 'country = "XX"', "organization.country: no holiday data for country 'XX'"),
     ],
 )
 def test_each_bad_config_names_file_key_and_problem(config_file: Path, old: str, new: str, expected: str) -> None:
@@ -60,6 +66,17 @@ def test_each_bad_config_names_file_key_and_problem(config_file: Path, old: str,
     found = problems(config_file)
     assert any(expected in line for line in found), found
     assert all(line.startswith(f"{config_file}: ") for line in found)
+
+
+def test_no_admin_is_a_warning_not_an_error(config_file: Path) -> None:
+    from bot.core.config import config_warnings
+
+    assert config_warnings(load_config(config_file)) == []
+    break_config(config_file, 'role = "admin"', 'role = "manager"')
+    config = load_config(config_file)
+    assert config_warnings(config) == [
+        'people: nobody has role = "admin": the console acts as the first person (boss) and nobody may change '
+        "the setup from chat"]
 
 
 def test_several_problems_are_all_reported(config_file: Path) -> None:

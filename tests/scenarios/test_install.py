@@ -37,12 +37,14 @@ def test_first_command_runs_the_demo(fresh_clone: Path) -> None:
                           capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Acme Trading GmbH" in done.stdout
-    venv_python = (fresh_clone / ".venv" / "bin" / "python").resolve()
-    assert venv_python.parent.parent != SYSTEM_PYTHON.parent.parent  # nothing went into the system Python
+    where = subprocess.run([str(fresh_clone / ".venv/bin/python"), "-c",
+                            "import sys, bot; print(sys.prefix); print(bot.__file__)"],
+                           capture_output=True, text=True, check=True, cwd="/", env=stock_env()).stdout.split()
+    assert where == [str(fresh_clone / ".venv"), str(fresh_clone / "bot" / "__init__.py")]
 
 
 def test_second_command_runs_the_tests(fresh_clone: Path) -> None:
-    done = subprocess.run(["scripts/test", "tests/unit/test_layout.py", "-q", "-p", "no:cacheprovider"],
+    done = subprocess.run(["scripts/test", "tests/unit/test_layout.py", "-p", "no:cacheprovider"],
                           cwd=fresh_clone, env=stock_env(), capture_output=True, text=True, timeout=600,
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

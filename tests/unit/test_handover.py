@@ -2,8 +2,6 @@
 
 import json
 import sqlite3
-import subprocess
-import sys
 import threading
 from datetime import timedelta
 from email.message import EmailMessage
@@ -12,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.router import Router
 from bot.core.clock import Clock
 from bot.core.config import load_config
 from bot.core.reply import Reply
@@ -22,15 +19,15 @@ from bot.mail.importer import import_messages
 from bot.outbox import ConsoleChannel, alert_rows, deliver_pending, reply_of
 from bot.services import Services
 from bot.sla.alerts import enqueue_alerts
-from tests.conftest import DEMO_NOW, ROOT
+from tests.conftest import DEMO_NOW
+from tests.fakes.asking import ask
+from tests.fakes.cli import mailroom
 
 CHEN_CRM = {"深圳华通贸易有限公司", "Pacific Rim Imports LLC", "Ahmed Trading Est."}
 DONGFANG = "杭州东方机电"  # no owner in the CRM; chen answers its mail, so it is chen's by inference
 HUATONG, PACRIM, AHMED = "深圳华通贸易有限公司", "Pacific Rim Imports LLC", "Ahmed Trading Est."
 
 
-def ask(services: Services, text: str, who: str = "boss") -> Reply:
-    return Router(services).handle(text, services.directory.people[who])
 
 
 def cid(services: Services, name: str) -> int:
@@ -45,11 +42,6 @@ def audit_rows(services: Services) -> list[dict]:
     return list(reversed(services.audit.recent(500)))
 
 
-def mailroom(*args: str) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 # ── rights ─────────────────────────────────────────────────────────────────────────────────────
@@ -131,8 +123,14 @@ def test_preview_then_confirm(demo_services: Services) -> None:
 def test_yes_confirms_at_once_and_the_brief_goes_through_the_outbox(demo_services: Services) -> None:
     reply = ask(demo_services, "/handover chen lucy all --yes")
     assert reply.ok and reply.data["state"] == "done"
-    brief = reply.data["brief"]
-    assert brief["delivery"] == "outbox" and brief["sent_to"] == ["lucy", "boss"]
+    assert reply.data["brief"]["delivery"] == "outbox" and reply.data["brief"]["sent_to"] == ["lucy", "boss"]
+    boss_view = next(c for c in reply.data["brief"]["customers"] if c["customer"]["name"] == HUATONG)
+    boss_complaint = next(m for m in boss_view["milestones"] if m["kind"] == "complaint")
+    assert "hidden" not in boss_complaint  # the confirmation is boss's: a manager reads support@
+    # each recipient gets the brief as they may see it: lucy's is the one queued for her
+    lucy_key = next(k for k in reply.data["brief"]["keys"] if k.endswith(":lucy"))
+    row = demo_services.db.execute("SELECT id FROM sla_alerts WHERE key = ?", [lucy_key]).fetchone()
+    brief = reply_of(demo_services.db, row[0]).data
     huatong = next(c for c in brief["customers"] if c["customer"]["name"] == HUATONG)
     assert huatong["contacts"][0]["address"] == "zhangwei@huatong-trade.cn"
     assert huatong["last_inbound"] and huatong["last_outbound"]
@@ -159,8 +157,8 @@ def test_a_long_brief_goes_out_in_parts(demo_services: Services, monkeypatch: py
     monkeypatch.setattr("bot.handover.brief.CUSTOMERS_PER_MESSAGE", 3)
     reply = ask(demo_services, "/handover chen lucy all --yes")
     hid = reply.data["handover_id"]
-    assert reply.data["brief"]["keys"] == [f"handover:{hid}:brief1:lucy", f"handover:{hid}:brief1:boss",
-                                           f"handover:{hid}:brief2:lucy", f"handover:{hid}:brief2:boss"]
+    assert reply.data["brief"]["keys"] == [f"handover:{hid}:brief1:lucy", f"handover:{hid}:brief2:lucy",
+                                           f"handover:{hid}:brief1:boss", f"handover:{hid}:brief2:boss"]
     assert len(reply.data["brief"]["customers"]) == 4  # the whole brief stays in data
     channel = ConsoleChannel()
     deliver_pending(demo_services.db, [channel], demo_services.clock.now())

@@ -4,7 +4,7 @@ import pytest
 
 from bot.customers.ownership import history, owner_of
 from bot.services import Services
-from tests.fakes.owner_helpers import ask
+from tests.fakes.asking import ask
 
 
 def acme(services: Services) -> int:

@@ -2,9 +2,6 @@
 
 import ast
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,8 @@ from bot.chat.commands import REGISTRY, command
 from bot.chat.router import Router
 from bot.services import Services
 from tests.conftest import DEMO_NOW, ROOT
-from tests.fakes.owner_helpers import ask
+from tests.fakes.asking import ask
+from tests.fakes.cli import mailroom
 
 FORBIDDEN_IN_HANDLERS = ("slack_bolt", "slack_sdk", "telegram", "wechatpy", "wecom", "discord", "aiohttp", "httpx",
                          "requests", "flask", "fastapi", "starlette", "bot.chat.adapters", "bot.chat.platforms", "bot.chat.web")
@@ -123,9 +121,6 @@ def test_console_chat_renders_replies_and_presses_buttons(demo_services: Service
     assert plain.startswith("Several customers match") and "[Acme Trading GmbH (90)] → /owner Acme Trading GmbH" in plain
 
 
-def mailroom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def test_ask_json_through_the_real_cli(demo_dir: Path) -> None:

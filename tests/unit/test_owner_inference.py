@@ -14,7 +14,8 @@ from bot.customers.inference import (
 )
 from bot.customers.ownership import owner_of
 from bot.services import Services
-from tests.fakes.owner_helpers import ask, days_ago, generator_owner, import_mail, mail
+from tests.fakes.asking import ask
+from tests.fakes.owner_helpers import days_ago, generator_owner, import_mail, mail
 
 
 def customer_id(services: Services, name: str) -> int:

@@ -8,7 +8,8 @@ import pytest
 from bot.customers.book import load_crm
 from bot.customers.matching import CustomerIndex, CustomerRecord, fold, name_key
 from bot.services import Services
-from tests.fakes.owner_helpers import ask, import_mail, mail
+from tests.fakes.asking import ask
+from tests.fakes.owner_helpers import import_mail, mail
 
 ACME, MUELLER, HUATONG = "Acme Trading GmbH", "Müller & Söhne GmbH", "深圳华通贸易有限公司"
 

@@ -44,7 +44,7 @@ def build(folder: Path) -> tuple[Path, dict[str, str]]:
     gap = eml("Re: Your quotation", "Thanks Amy.", frm=HANS, to=[AMY[1]], cc=[INQUIRY],
               in_reply_to=f"unseen-1@{DOMAIN}", when=NOW - timedelta(hours=3))
     inquiry = eml("Need ball valves", "Please quote.", to=[INQUIRY], when=NOW - timedelta(days=2))
-    naming = eml("Re: Need ball valves", "Please find our quotation attached, USD 20/pc, valid 30 days.", frm=AMY,
+    naming = eml("Our offer for ball valves", "Please find our quotation attached, USD 20/pc, valid 30 days.", frm=AMY,
                  to=[HANS[1]], cc=[INQUIRY], in_reply_to=msgid_of(inquiry), attachments=["offer.pdf"],
                  when=NOW - timedelta(days=1))
     collision = eml("Special offer", "Dear Hans, a special price.", frm=LUCY, to=[HANS[1]], cc=[INQUIRY],

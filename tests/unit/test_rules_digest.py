@@ -24,11 +24,11 @@ QUOTE = "Dear Hans,\nplease find our quotation attached: Ball Valve BV-DN50, USD
 
 def scenario(lab: Lab) -> None:
     first = eml("[RFQ]-Acme-Ball Valve-20261121", "Please quote.", to=[INQUIRY], when=NOW - timedelta(days=2))
-    good = eml("Re: [RFQ]-Acme-Ball Valve-20261121", QUOTE, frm=AMY, to=[HANS[1]], cc=[INQUIRY],
+    good = eml("[RFQ]-Acme Trading-Ball Valve-20261121", QUOTE, frm=AMY, to=[HANS[1]], cc=[INQUIRY],
                in_reply_to=msgid_of(first), attachments=["BallValve-BV-DN50-USD-30d-V1.pdf"],
                when=NOW - timedelta(days=1))
     second = eml("Gate valves", "Please quote gate valves.", to=[INQUIRY], when=NOW - timedelta(days=2))
-    bad = eml("Re: Gate valves", QUOTE.replace("Ball Valve BV-DN50", "Gate Valve GV-DN100"), frm=AMY, to=[HANS[1]],
+    bad = eml("Quotation gate valves", QUOTE.replace("Ball Valve BV-DN50", "Gate Valve GV-DN100"), frm=AMY, to=[HANS[1]],
               cc=[INQUIRY], in_reply_to=msgid_of(second), attachments=["offer.pdf"], when=NOW - timedelta(days=1))
     complaint = eml("Leaking valves on PO 4521", "12 pcs leaking.", to=[COMPLAINT], delivered_to=COMPLAINT,
                     when=NOW - timedelta(days=3))

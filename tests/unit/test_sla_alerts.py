@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from bot.chat.commands import Request
-from bot.chat.router import Router
 from bot.core.config import Config, MailboxRights
 from bot.outbox import SENDING_LEASE, alert_rows, deliveries
 from bot.scheduler import run_scheduler_once
+from tests.fakes.asking import ask
 from tests.fakes.sla_helpers import HANS, MONDAY, SUPPORT, Crash, Factory, RecordingChannel, eml, inquiry
 
 
@@ -30,9 +30,6 @@ def tick(factory: Factory, channel: RecordingChannel, hours: float) -> list[tupl
             for d, r, _ in channel.sent[before:] if r.command == "sla.alert"]
 
 
-def ask(factory: Factory, who: str, text: str):  # noqa: ANN201 - Reply
-    services = factory.services
-    return Router(services).handle(text, services.directory.find_person(who))
 
 
 def test_levels_go_to_owner_then_team_channel_then_manager(factory: Factory) -> None:
@@ -126,7 +123,7 @@ def test_a_channel_that_cannot_reach_someone_skips_without_retrying(factory: Fac
 def test_ack_stops_further_escalation(factory: Factory) -> None:
     channel = RecordingChannel()
     assert tick(factory, channel, 19) == [("warning", "person", "lucy")]
-    reply = ask(factory, "lucy", "/sla ack 1")
+    reply = ask(factory.services, "/sla ack 1", who="lucy")
     assert reply.ok and "acknowledged" in reply.text
     assert tick(factory, channel, 30) == [] and tick(factory, channel, 60) == []
     entry = factory.services.audit.recent(1)[0]
@@ -139,7 +136,7 @@ def test_ack_stops_further_escalation(factory: Factory) -> None:
 def test_snooze_delays_alerts(factory: Factory) -> None:
     channel = RecordingChannel()
     tick(factory, channel, 23)
-    assert ask(factory, "boss", "/sla snooze 1 4h").ok  # until +27 h
+    assert ask(factory.services, "/sla snooze 1 4h", who="boss").ok  # until +27 h
     assert tick(factory, channel, 25) == []  # breached at +24 h, but snoozed
     assert tick(factory, channel, 27) == [("breached", "team", "sales")]
     assert factory.services.audit.recent(1)[0]["command"] == "sla snooze"
@@ -147,7 +144,7 @@ def test_snooze_delays_alerts(factory: Factory) -> None:
 
 def test_away_sends_alerts_to_the_backup(factory: Factory) -> None:
     channel = RecordingChannel()
-    reply = ask(factory, "lucy", "/away lucy until 2026-11-24 backup li")
+    reply = ask(factory.services, "/away lucy until 2026-11-24 backup li", who="lucy")
     assert reply.ok and reply.data["backup"] == "li"
     assert tick(factory, channel, 18) == [("warning", "person", "li")]
     [alert] = [a for a in alert_rows(factory.services.db) if a["level"] == "warning"]
@@ -159,15 +156,15 @@ def test_away_uses_the_configured_backup_and_ends(tmp_path: Path) -> None:
     factory = Factory(tmp_path, MONDAY)
     # Acme Trading: owner amy in the CRM export; amy's backup in the config is li.
     factory.add(eml(frm=HANS, to="inquiry@hengda-valves.com", subject="RFQ DN80", date=MONDAY, msgid="a1@acme-trading.de"))
-    assert ask(factory, "amy", "/away amy until 2026-11-24").ok  # through Tuesday in Ningbo = MONDAY + 39 h
-    assert ask(factory, "li", "/away amy until 2026-12-24").error.code == "forbidden"  # a member may not
+    assert ask(factory.services, "/away amy until 2026-11-24", who="amy").ok  # through Tuesday in Ningbo = MONDAY + 39 h
+    assert ask(factory.services, "/away amy until 2026-12-24", who="li").error.code == "forbidden"  # a member may not
     channel = RecordingChannel()
     assert tick(factory, channel, 18) == [("warning", "person", "li")]
     factory.add(eml(frm=HANS, to="inquiry@hengda-valves.com", subject="RFQ DN100", date=MONDAY + timedelta(hours=30),
                     msgid="a2@acme-trading.de"))
     sent = tick(factory, channel, 48)  # amy is back: the second inquiry's warning goes to her
     assert ("warning", "person", "amy") in sent and all(who != "li" for _, _, who in sent)
-    assert ask(factory, "amy", "/away").data["away"] == []
+    assert ask(factory.services, "/away", who="amy").data["away"] == []
     factory.close()
 
 

@@ -9,19 +9,17 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bot.chat.router import Router
 from bot.cli.main import cli
 from bot.core.reply import Reply
 from bot.services import Services
 from tests.conftest import DEMO_NOW, ROOT
+from tests.fakes.asking import ask
 from tests.fakes.sla_helpers import ERIK, INQUIRY, MONDAY, Factory, eml, inquiry
 
 ITEM_KEYS = {"message_id", "thread_id", "mailbox", "customer", "subject", "owner", "waiting_since", "due", "state",
              "policy"}
 
 
-def ask(services: Services, who: str, text: str) -> Reply:
-    return Router(services).handle(text, services.directory.find_person(who))
 
 
 def by_customer(reply: Reply) -> dict[tuple[str, str], dict]:
@@ -29,7 +27,7 @@ def by_customer(reply: Reply) -> dict[tuple[str, str], dict]:
 
 
 def test_sla_lists_waiting_mail_worst_first(demo_services: Services) -> None:
-    reply = ask(demo_services, "boss", "/sla")
+    reply = ask(demo_services, "/sla", who="boss")
     assert reply.ok
     items = reply.data["items"]
     ranks = ["escalated", "breached", "warning", "ok"]
@@ -50,40 +48,40 @@ def test_sla_lists_waiting_mail_worst_first(demo_services: Services) -> None:
 
 
 def test_only_mailboxes_the_asker_may_read(demo_services: Services) -> None:
-    mei = ask(demo_services, "mei", "/sla").data["items"]
+    mei = ask(demo_services, "/sla", who="mei").data["items"]
     assert {i["mailbox"] for i in mei} == {"order@hengda-valves.com"}
-    sam = ask(demo_services, "sam", "/sla").data["items"]
+    sam = ask(demo_services, "/sla", who="sam").data["items"]
     assert {i["mailbox"] for i in sam} == {"support@hengda-valves.com"}
-    inquiry_item = next(i for i in ask(demo_services, "boss", "/sla").data["items"] if i["mailbox"] == INQUIRY)
-    refused = ask(demo_services, "mei", f"/sla ack {inquiry_item['id']}")
+    inquiry_item = next(i for i in ask(demo_services, "/sla", who="boss").data["items"] if i["mailbox"] == INQUIRY)
+    refused = ask(demo_services, f"/sla ack {inquiry_item['id']}", who="mei")
     assert refused.error is not None and refused.error.code == "not_found"
 
 
 def test_mine_team_breached(demo_services: Services) -> None:
-    mine = ask(demo_services, "chen", "/sla mine").data["items"]
+    mine = ask(demo_services, "/sla mine", who="chen").data["items"]
     assert mine and {i["owner"] for i in mine} == {"chen"}
-    team = ask(demo_services, "boss", "/sla team support").data["items"]
+    team = ask(demo_services, "/sla team support", who="boss").data["items"]
     assert team and {i["mailbox"] for i in team} == {"support@hengda-valves.com"}
-    breached = ask(demo_services, "boss", "/sla breached").data["items"]
+    breached = ask(demo_services, "/sla breached", who="boss").data["items"]
     assert breached and {i["state"] for i in breached} <= {"breached", "escalated"}
-    unknown = ask(demo_services, "boss", "/sla team nope")
+    unknown = ask(demo_services, "/sla team nope", who="boss")
     assert unknown.error is not None and unknown.error.code == "unknown_team" and "sales" in unknown.text
-    usage = ask(demo_services, "boss", "/sla frobnicate")
+    usage = ask(demo_services, "/sla frobnicate", who="boss")
     assert usage.error is not None and usage.error.code == "usage"
 
 
 def test_show_ack_snooze_resolve_are_audited(demo_services: Services) -> None:
-    items = ask(demo_services, "kevin", "/sla").data["items"]
+    items = ask(demo_services, "/sla", who="kevin").data["items"]
     solution = next(i for i in items if i["customer"] == "Acme Trading GmbH" and i["policy"] == "initial_solution")
-    shown = ask(demo_services, "kevin", f"/sla show #{solution['id']}")
+    shown = ask(demo_services, f"/sla show #{solution['id']}", who="kevin")
     assert shown.ok and shown.data["item"]["message_id"] == solution["message_id"]
-    assert ask(demo_services, "kevin", f"/sla snooze {solution['id']} 4h").ok
-    assert ask(demo_services, "kevin", f"/sla snooze {solution['id']} forever").error.code == "bad_duration"
-    assert ask(demo_services, "kevin", f"/sla ack {solution['id']}").ok
-    resolved = ask(demo_services, "sam", f"/sla resolve {solution['id']}")
+    assert ask(demo_services, f"/sla snooze {solution['id']} 4h", who="kevin").ok
+    assert ask(demo_services, f"/sla snooze {solution['id']} forever", who="kevin").error.code == "bad_duration"
+    assert ask(demo_services, f"/sla ack {solution['id']}", who="kevin").ok
+    resolved = ask(demo_services, f"/sla resolve {solution['id']}", who="sam")
     assert resolved.ok and "stopped" in resolved.text
-    assert solution["id"] not in [i["id"] for i in ask(demo_services, "kevin", "/sla").data["items"]]
-    again = ask(demo_services, "sam", f"/sla resolve {solution['id']}")
+    assert solution["id"] not in [i["id"] for i in ask(demo_services, "/sla", who="kevin").data["items"]]
+    again = ask(demo_services, f"/sla resolve {solution['id']}", who="sam")
     assert again.error is not None and again.error.code == "closed"
     commands = [e["command"] for e in demo_services.audit.recent(3)]
     assert commands == ["sla resolve", "sla ack", "sla snooze"]
@@ -94,7 +92,7 @@ def test_resolving_a_first_response_by_hand(tmp_path: Path) -> None:
     factory = Factory(tmp_path, MONDAY)
     factory.add(inquiry(1, MONDAY))
     [item] = factory.items()
-    assert ask(factory.services, "lucy", f"/sla resolve {item.id}").ok  # answered by phone
+    assert ask(factory.services, f"/sla resolve {item.id}", who="lucy").ok  # answered by phone
     factory.at(MONDAY + timedelta(hours=30))
     assert factory.items() == []
     factory.add(eml(frm=ERIK, to=INQUIRY, subject="Re: [RFQ]-Nordic Flow-Ball Valve-1", date=MONDAY + timedelta(hours=29),
@@ -105,26 +103,26 @@ def test_resolving_a_first_response_by_hand(tmp_path: Path) -> None:
 
 
 def test_digest_in_chat(demo_services: Services) -> None:
-    reply = ask(demo_services, "boss", "/sla digest sales")
+    reply = ask(demo_services, "/sla digest sales", who="boss")
     [digest] = reply.data["digest"]
     assert digest["team"] == "sales" and digest["open"] == 4 and digest["breached"] == 3
     assert set(digest) >= {"share_in_sla_7d", "median_first_response_minutes", "answered_7d"}
 
 
 def test_away_commands(demo_services: Services) -> None:
-    assert ask(demo_services, "amy", "/away amy until 2026-12-01").data["backup"] == "li"
-    listed = ask(demo_services, "boss", "/away").data["away"]
+    assert ask(demo_services, "/away amy until 2026-12-01", who="amy").data["backup"] == "li"
+    listed = ask(demo_services, "/away", who="boss").data["away"]
     assert [a["person"] for a in listed] == ["amy"]
-    assert ask(demo_services, "amy", "/away amy back").data["away"] is False
-    assert ask(demo_services, "lucy", "/away lucy until 2026-12-01").error.code == "no_backup"
-    assert ask(demo_services, "amy", "/away amy until 2020-01-01").error.code == "bad_date"
-    assert ask(demo_services, "amy", "/away amy until soon").error.code == "bad_date"
-    assert ask(demo_services, "amy", "/away nobody until 2026-12-01").error.code == "unknown_person"
-    assert ask(demo_services, "amy", "/away amy tomorrow").error.code == "usage"
+    assert ask(demo_services, "/away amy back", who="amy").data["away"] is False
+    assert ask(demo_services, "/away lucy until 2026-12-01", who="lucy").error.code == "no_backup"
+    assert ask(demo_services, "/away amy until 2020-01-01", who="amy").error.code == "bad_date"
+    assert ask(demo_services, "/away amy until soon", who="amy").error.code == "bad_date"
+    assert ask(demo_services, "/away nobody until 2026-12-01", who="amy").error.code == "unknown_person"
+    assert ask(demo_services, "/away amy tomorrow", who="amy").error.code == "usage"
 
 
 def test_help_lists_the_commands(demo_services: Services) -> None:
-    names = {c["name"] for c in ask(demo_services, "amy", "/help").data["commands"]}
+    names = {c["name"] for c in ask(demo_services, "/help", who="amy").data["commands"]}
     assert {"sla", "away"} <= names
 
 

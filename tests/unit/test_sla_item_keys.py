@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.chat.router import Router
-from bot.core.reply import Reply
 from bot.schema import MIGRATION_SETS, open_archive
-from bot.services import Services
+from tests.fakes.asking import ask
 from tests.fakes.sla_helpers import HANS, INQUIRY, MONDAY, SUPPORT, Factory, eml, inquiry
-
-
-def ask(services: Services, who: str, text: str) -> Reply:
-    return Router(services).handle(text, services.directory.find_person(who))
 
 
 def all_items(factory: Factory) -> list[tuple[int, int, str, str, int | None]]:
@@ -40,7 +34,7 @@ def test_clocks_stopped_by_hand_are_not_opened_again(tmp_path: Path) -> None:
     factory = Factory(tmp_path, MONDAY)
     factory.add(eml(frm=HANS, to=SUPPORT, subject="Leaking valves", date=MONDAY, msgid="c1@acme-trading.de"))
     for item in factory.items():  # answered and solved on the phone
-        assert ask(factory.services, "sam", f"/sla resolve {item.id}").ok
+        assert ask(factory.services, f"/sla resolve {item.id}", who="sam").ok
     factory.at(MONDAY + timedelta(hours=2))
     factory.evaluate(full=True)  # every clock has its (closed) item
     assert factory.services.sla.open_items(factory.clock.now()) == [] and len(all_items(factory)) == 2

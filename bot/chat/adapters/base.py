@@ -15,8 +15,6 @@ from bot.core.errors import MailroomError
 from bot.core.reply import Reply
 from bot.services import Services
 
-PLATFORMS = ("slack", "telegram", "wecom")
-
 
 class UndeliverableError(MailroomError):
     """A destination has no id on this platform, or the platform refused it for good: do not retry."""

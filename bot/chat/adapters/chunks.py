@@ -15,7 +15,9 @@ def wrap_split(raw: str, before: str, after: str, limit: int, size: Size,
     if size(whole) <= limit:
         return [whole]
     budget = limit - size(before) - size(after)
-    pieces, current, used = [], [], 0
+    pieces: list[str] = []
+    current: list[str] = []
+    used = 0
     for char in raw:
         cost = size(render(char))
         if used + cost > budget:

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,21 +10,29 @@ import click
 
 from bot.chat.router import Router
 from bot.core.config import Person
-from bot.core.reply import Reply
+from bot.core.reply import Reply, inert
 
 
 def render(reply: Reply, *, numbered: bool = False) -> str:
     """The reply's text, then its buttons; `numbered` (the chat prompt) lets one type 1, 2 … to press one."""
     lines = [reply.text]
+    if reply.mentions:
+        lines.append("cc " + " ".join(f"@{m.person_id}" for m in reply.mentions))
     if reply.buttons:
         lines.append("")
         lines.extend(f"  [{i if numbered else b.label}] {b.label + ' → ' if numbered else '→ '}{b.command}"
                      for i, b in enumerate(reply.buttons, 1))
-    return "\n".join(lines)
+    return inert("\n".join(lines))  # no terminal control sequence or bidi override from mail
+
+
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def render_json(reply: Reply) -> str:
-    return json.dumps(reply.as_json(), ensure_ascii=False, indent=2)
+    """The `--json` shape. json escapes C0 controls itself; DEL, the C1 controls (CSI is \\x9b) and the bidi
+    marks are escaped as \\uXXXX too — the same JSON value, but nothing a terminal would act on."""
+    text = json.dumps(reply.as_json(), ensure_ascii=False, indent=2)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 HISTORY = Path.home() / ".mailroom_history"

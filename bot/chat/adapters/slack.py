@@ -26,9 +26,10 @@ from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 
 from bot.chat.adapters.base import ChatBot, UndeliverableError, unsent_target
+from bot.chat.adapters.chunks import pack_lines, wrap_split
 from bot.chat.settings import PlatformSettings, secret
 from bot.core.errors import MailroomError
-from bot.core.reply import Block, Reply
+from bot.core.reply import Block, Reply, inert
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,20 @@ TEXT_CHARS = 40000
 
 # ── rendering ───────────────────────────────────────────────────────────────────────────────
 def escape(text: str) -> str:
-    """The three characters Slack's mrkdwn requires escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Any text of a reply, made inert for mrkdwn: no control sequences (`inert`), and the three characters
+    Slack requires escaped — so no `<!channel>`, `<!here>`, `<@U…>`, `<#C…>` or `<url|label>` from mail is
+    ever live. Used for blocks and the top-level `text` alike."""
+    return inert(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: str) -> str:
+    """plain_text objects (headers, button labels) parse no markup; only control sequences go."""
+    return inert(text)
+
+
+def mentions(reply: Reply) -> str:
+    """Our own mentions (trusted, structured): live `<@U…>` for people with a Slack id, names otherwise."""
+    return " ".join(f"<@{m.slack}>" if m.slack else escape(m.name) for m in reply.mentions)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -55,29 +68,15 @@ def _cut(text: str, limit: int) -> str:
 
 def _section(text: str) -> list[dict[str, Any]]:
     """One or more section blocks: a long text is split at line ends into 3,000-character pieces."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > SECTION_CHARS:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:SECTION_CHARS])
-            line = line[SECTION_CHARS:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > SECTION_CHARS:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        pieces.append(current)
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces if piece.strip()]
+    lines = [piece for line in text.split("\n") for piece in wrap_split(line, "", "", SECTION_CHARS, len)]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+            for piece in pack_lines(lines, SECTION_CHARS, len) if piece.strip()]
 
 
 def _block(block: Block) -> list[dict[str, Any]]:
     if block.type == "heading":
-        return [{"type": "header", "text": {"type": "plain_text", "text": _cut(block.text, HEADER_CHARS), "emoji": True}}]
+        return [{"type": "header", "text": {"type": "plain_text", "text": _cut(plain(block.text), HEADER_CHARS),
+                                            "emoji": True}}]
     if block.type == "text":
         return _section(escape(block.text))
     if block.type == "fields":
@@ -114,18 +113,22 @@ def render(reply: Reply) -> dict[str, Any]:
             element: dict[str, Any] = {
                 "type": "button",
                 "action_id": f"{BUTTON_ACTION}:{i}",
-                "text": {"type": "plain_text", "text": _cut(button.label, BUTTON_LABEL_CHARS), "emoji": True},
+                "text": {"type": "plain_text", "text": _cut(plain(button.label), BUTTON_LABEL_CHARS), "emoji": True},
                 "value": button.command[:BUTTON_VALUE_CHARS],
             }
             if button.style != "default":
                 element["style"] = button.style
             elements.append(element)
         button_blocks.append({"type": "actions", "elements": elements})
+    ping = mentions(reply)
+    if ping:
+        button_blocks.insert(0, {"type": "context", "elements": [{"type": "mrkdwn", "text": f"cc {ping}"}]})
     room = MAX_BLOCKS - len(button_blocks)
     if len(blocks) > room:
         blocks = blocks[: room - 1] + [{"type": "context", "elements": [
             {"type": "mrkdwn", "text": "… (cut to fit one Slack message; use --json in the CLI for all)"}]}]
-    return {"text": _cut(reply.text or " ", TEXT_CHARS), "blocks": blocks + button_blocks}
+    text = _cut(escape(reply.text or " "), TEXT_CHARS - len(ping) - 1)
+    return {"text": f"{text} {ping}" if ping else text, "blocks": blocks + button_blocks}
 
 
 # ── inbound ─────────────────────────────────────────────────────────────────────────────────
@@ -276,7 +279,7 @@ class SlackAdapter:
 
     # HTTP mode
     def handle_http(self, body: bytes, query: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
-        response = self.app.dispatch(BoltRequest(body=body.decode("utf-8"), query=query, headers=headers))
+        response = self.app.dispatch(BoltRequest(body=body.decode("utf-8"), query=query, headers=dict(headers)))
         out_headers = {k: v[0] for k, v in response.headers.items() if v}
         payload = response.body if isinstance(response.body, str) else json.dumps(response.body)
         return response.status, payload.encode("utf-8"), out_headers

@@ -36,7 +36,7 @@ from bot.chat.adapters.base import ChatBot, UndeliverableError, unsent_target
 from bot.chat.adapters.chunks import pack_lines, wrap_split
 from bot.chat.settings import PlatformSettings, secret
 from bot.core.errors import MailroomError
-from bot.core.reply import Block, Reply
+from bot.core.reply import Block, Reply, inert
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class Line:
     close: str = ""
 
     def html(self) -> str:
-        return f"{self.open}{escape(self.raw, quote=False)}{self.close}"
+        return f"{self.open}{_escape(self.raw)}{self.close}"
 
     def split(self, limit: int) -> list[str]:
         """This line as HTML pieces of at most `limit` units, never cutting a tag or an entity."""
@@ -70,7 +70,15 @@ class Line:
 
 
 def _escape(text: str) -> str:
-    return escape(text, quote=False)
+    """Any text of a reply, inert for Telegram HTML: no control sequences, `&`, `<`, `>` escaped."""
+    return escape(inert(text), quote=False)
+
+
+def mention_line(reply: Reply) -> Line | None:
+    """Our own mentions (trusted): a live `tg://user` link for people with a Telegram id."""
+    parts = [f'<a href="tg://user?id={int(m.telegram)}">{_escape(m.name)}</a>'
+             if m.telegram and m.telegram.lstrip("-").isdigit() else _escape(m.name) for m in reply.mentions]
+    return Line("", "cc " + " ".join(parts)) if parts else None
 
 
 @dataclass
@@ -86,7 +94,7 @@ def _lines(block: Block) -> list[Line]:
     if block.type == "text":
         return [Line(part) for part in block.text.split("\n")]
     if block.type == "fields":
-        return [Line(value, f"<b>{escape(label, quote=False)}:</b> ") for label, value in block.fields]
+        return [Line(value, f"<b>{_escape(label)}:</b> ") for label, value in block.fields]
     if block.type == "list":
         title = [Line(block.text, "<b>", "</b>")] if block.text else []
         return title + [Line(item, "• ") for item in block.items]
@@ -111,6 +119,9 @@ def render(reply: Reply, *, limit: int = MESSAGE_LIMIT) -> TelegramMessage:
         lines.extend(_lines(block))
     if not lines:
         lines = [Line(part) for part in (reply.text or " ").split("\n")]
+    ping = mention_line(reply)
+    if ping is not None:
+        lines.append(ping)
     chunks = pack_lines((piece for line in lines for piece in line.split(limit)), limit, units)
     keyboard: list[list[tuple[str, str]]] = []
     stored: dict[str, str] = {}
@@ -119,7 +130,7 @@ def render(reply: Reply, *, limit: int = MESSAGE_LIMIT) -> TelegramMessage:
         data, key = callback_data(button.command)
         if key:
             stored[key] = button.command
-        row.append((button.label, data))
+        row.append((inert(button.label), data))
         if len(row) == 2:
             keyboard.append(row)
             row = []

@@ -14,6 +14,7 @@ message per 3 s per robot (WeCom allows 20 a minute; beyond that it answers errc
 import json
 import logging
 import os
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -29,7 +30,7 @@ from bot.chat.adapters.chunks import pack_lines, wrap_split
 from bot.chat.adapters.wecom_crypto import WecomCrypto, WecomCryptoError
 from bot.chat.settings import PlatformSettings, secret
 from bot.core.errors import MailroomError
-from bot.core.reply import Block, Reply
+from bot.core.reply import Block, Reply, inert
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,35 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+_TAG = re.compile(r"<(?=\s*(?:@|/?\s*font\b))", re.IGNORECASE)
+_LINK = re.compile(r"\]\s*\(")
+_AT_ALL = re.compile(r"(?<![\w.+-])@(?=(?:all|所有人)(?![\w.-]))", re.IGNORECASE)
+
+
+def escape(text: str) -> str:
+    """Any text of a reply, inert in WeCom markdown and template cards. WeCom's markdown knows two tags
+    (`<@userid>` mentions, `<font color=…>`) and `[label](url)` links, has no escape character and does not
+    decode HTML entities; so the `<` that would open a tag, the `](` that would make a link and the `@` of
+    `@all` become their full-width look-alikes (＜@LiWei>, [点此]（url), ＠all), and control sequences go
+    (`inert`). Other text, and its byte size, stays as it is."""
+    text = _TAG.sub("\uff1c", inert(text))
+    text = _LINK.sub(lambda m: "\uff3d" + m.group(0)[1:-1] + "\uff08", text)
+    return _AT_ALL.sub("\uff20", text)
+
+
+def mention_line(reply: Reply) -> tuple[str, str, str] | None:
+    """Our own mentions (trusted): live `<@userid>` for people with a WeCom id (a group robot pings them)."""
+    parts = [f"<@{m.wecom}>" if m.wecom else escape(m.name) for m in reply.mentions]
+    return ("", "cc " + " ".join(parts), "") if parts else None
+
+
 def _lines(block: Block) -> list[tuple[str, str, str]]:
     if block.type == "heading":
         return [(block.text, "**", "**")]
     if block.type == "text":
         return [(line, "", "") for line in block.text.split("\n")]
     if block.type == "fields":
-        return [(value, f"**{label}:** ", "") for label, value in block.fields]
+        return [(value, f"**{escape(label)}:** ", "") for label, value in block.fields]
     if block.type == "list":
         return ([(block.text, "**", "**")] if block.text else []) + [(item, "• ", "") for item in block.items]
     if block.type == "context":
@@ -77,9 +100,13 @@ def render(reply: Reply, *, limit: int = APP_MARKDOWN_BYTES, buttons_as_text: bo
     lines = [line for block in reply.blocks for line in _lines(block)]
     if not lines:
         lines = [(line, "", "") for line in (reply.text or " ").split("\n")]
+    ping = mention_line(reply)
+    if ping is not None:
+        lines.append(ping)
     if buttons_as_text:
-        lines += [(f"{b.label}: send `{b.command}`", "> ", "") for b in reply.buttons]
-    pieces = (piece for raw, before, after in lines for piece in wrap_split(raw, before, after, limit, _size))
+        lines += [("", f"> {escape(b.label)}: send `{escape(b.command)}`", "") for b in reply.buttons]
+    pieces = (piece for raw, before, after in lines
+              for piece in wrap_split(raw, before, after, limit, _size, escape))
     return pack_lines(pieces, limit, _size) or [" "]
 
 
@@ -95,10 +122,10 @@ def render_card(reply: Reply, *, task_id: str) -> dict[str, Any]:
     styles = {"primary": 1, "default": 2, "danger": 3}
     return {
         "card_type": "button_interaction",
-        "main_title": {"title": title[:26] or "Mailroom", "desc": "Mailroom"},
+        "main_title": {"title": escape(title)[:26] or "Mailroom", "desc": "Mailroom"},
         "task_id": task_id,
         "button_list": [
-            {"text": b.label[:10], "style": styles[b.style], "key": b.command} for b in reply.buttons
+            {"text": escape(b.label)[:10], "style": styles[b.style], "key": b.command} for b in reply.buttons
         ],
     }
 
