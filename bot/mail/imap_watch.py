@@ -123,43 +123,40 @@ class Watcher:
                 expected = isinstance(exc, EXPECTED)
                 if expected:
                     log.debug("%s: failure details", target.address, exc_info=True)
-                alerted = same == self.alert_after and self._alert_admins(target, what, same)
+                alerted = self._alert_admins(target, what, same) if same == self.alert_after else ""
                 log.warning("%s: %s; next try in %s%s%s", target.address, what, _seconds(delay),
-                            f" ({attempt} failures in a row)" if attempt > 1 else "",
-                            "; the admins are alerted" if alerted else "", exc_info=not expected)
+                            f" ({attempt} failures in a row)" if attempt > 1 else "", alerted,
+                            exc_info=not expected)
                 session.close()
                 self.sleep(delay, stop)
             finally:
                 session.close()
         log.info("%s: stopped watching", target.address)
 
-    def _alert_admins(self, target: SyncTarget, what: str, count: int) -> bool:
-        """One alert per admin (through the outbox) that a mailbox keeps failing the same way; True when
-        queued. Never raises."""
+    def _alert_admins(self, target: SyncTarget, what: str, count: int) -> str:
+        """One alert per admin (through the outbox) that a mailbox keeps failing the same way; what to add to
+        the log line about it. Never raises."""
         from bot.core.reply import Reply
         from bot.outbox import Destination, enqueue
         from bot.store.db import write_transaction
 
+        admins = self.services.directory.admins()
+        if not admins:
+            return "; no admin is configured to alert"
         now = self.services.clock.now()
         text = (f"Mail sync for {target.address} has failed {count} times in a row: {what}. New mail of this "
                 f"mailbox is not being archived; it keeps retrying (see the log of `mailroom run`).")
         reply = Reply(command="sync.failing", text=text, data={"mailbox": target.address, "error": what,
                                                                "failures": count})
-        admins = self.services.directory.admins()
-        if not admins:
-            log.warning("%s: failing the same way %d times in a row, and no admin is configured to alert",
-                        target.address, count)
-            return False
         try:
             with self.lock, write_transaction(self.services.db):
                 for admin in admins:
                     enqueue(self.services.db, key=f"sync:failing:{target.address}:{admin.id}:{iso(now)}",
                             kind="sync", level="failing", now=now, destination=Destination("person", admin.id, None),
                             route="admin: mail sync failing", reply=reply)
-            return True
-        except Exception:  # noqa: BLE001 - alerting is best effort; the failure itself is logged already
-            log.warning("%s: could not queue the alert to the admins", target.address, exc_info=True)
-            return False
+            return "; the admins are alerted"
+        except Exception as exc:  # noqa: BLE001 - alerting is best effort; the failure itself is logged already
+            return f"; alerting the admins failed ({type(exc).__name__}: {exc})"
 
     def _idle_supported(self, session: MailboxSync) -> bool:
         if self.use_idle is not None:

@@ -270,8 +270,9 @@ def test_json_summary(user: ImapUser, tmp_path: Path) -> None:
     assert (box["mailbox"], box["new"], box["error"]) == (INQUIRY, 1, None)
     assert box["folders"][0] | {"uidvalidity": 0} == {
         "folder": "INBOX", "uidvalidity": 0, "last_uid": 1, "fetched": 1, "new": 1, "already_archived": 0,
-        "rescanned": False,
+        "with_defects": 0, "rescanned": False,
     }
+    assert box["with_defects"] == 0
 
 
 def test_unknown_mailbox_option_is_a_clear_error(user: ImapUser, tmp_path: Path) -> None:
