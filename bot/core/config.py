@@ -236,6 +236,19 @@ class Team(Strict):
     name: str
     manager: str | None = None
     channels: Channels = Channels()
+    report: str | None = None  # the weekly report's local day and time, e.g. "mon 09:00" (bot/report/weekly.py)
+
+    @field_validator("report")
+    @classmethod
+    def _report_time(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        day, _, at = value.strip().lower().partition(" ")
+        hour, _, minute = at.strip().partition(":")
+        if (day not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") or not (hour.isdigit() and minute.isdigit())
+                or not (0 <= int(hour) < 24 and 0 <= int(minute) < 60 and len(minute) == 2)):
+            raise ValueError(f"report {value!r} must look like \"mon 09:00\" (day, then local time)")
+        return f"{day} {int(hour):02d}:{minute}"
 
 
 class SlaPolicy(Strict):
