@@ -32,6 +32,7 @@ class TickReport:
     evaluation: Evaluation
     alerts: int = 0
     digests: int = 0
+    reports: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
     def line(self) -> str:
@@ -80,6 +81,10 @@ def run_scheduler_once(services: "Services", channels: list[Channel] | None = No
     report = TickReport(services.sla.evaluate(now))
     report.alerts = enqueue_alerts(services, now)
     report.digests = enqueue_digests(services, now)
+    if any(team.report for team in services.config.teams):  # (matplotlib loaded only where reports are on)
+        from bot.report.weekly import enqueue_weekly_reports
+
+        report.reports = enqueue_weekly_reports(services, now)
     report.delivery = deliver_pending(services.db, with_console(channels), now)
     log.debug("sla tick: %s", report.line())
     try:

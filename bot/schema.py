@@ -10,6 +10,7 @@ from bot.chat.delivery_store import chat as chat_migrations
 from bot.core.errors import ArchiveError
 from bot.customers.schema import owner as owner_migrations
 from bot.handover.schema import handover_migrations
+from bot.report.schema import report_migrations
 from bot.rules.schema import rules_migrations
 from bot.search.schema import search_migrations
 from bot.sla.schema import sla_migrations
@@ -24,6 +25,7 @@ MIGRATION_SETS: list[Migrations] = [
     search_migrations,  # search index, vocabulary, /search sessions
     handover_migrations,  # /handover previews, confirmations, undo
     rules_migrations,  # categories, rule checks and violations, claims, pool
+    report_migrations,  # dashboard sign-in links and sessions
 ]
 
 

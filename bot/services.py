@@ -47,7 +47,7 @@ class Services:
         categories = self.rules.categories
         return Archive(self.db, self.directory, self.clock, indexers=self.indexers(),
                        prepare_hooks=[self.search.index.prepare_hook, categories.prepare_hook(self.directory)],
-                       categorize=categories.categorize_new)
+                       categorize=categories.categorize_new, limits=self.config.limits)
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -8,8 +8,10 @@ from handlers import (  # noqa: F401 - importing a module registers its commands
     assign,  # /assign
     audit,  # /audit
     away,  # /away
+    dashboard,  # /dashboard
     handover,  # /handover
     help,  # /help
     owner,  # /owner
+    report,  # /report
     sla,  # /sla
 )

@@ -20,7 +20,11 @@ from bot.core.errors import MailroomError
                    "(default 0: 2 for large imports).")
 @pass_app
 def import_(app: AppContext, path: str, mailbox: str | None, folder: str, workers: int) -> None:
-    """Import a folder of .eml files, an mbox file or a Maildir. Running it twice adds nothing."""
+    """Import a folder of saved mail (any extension), an mbox file or a Maildir. Running it twice adds nothing.
+
+    Files that are not mail (empty, images, PDFs, archives, Outlook .msg) are skipped and named; a message
+    that cannot be fully read is stored with its defects ([limits] bounds what one message may cost).
+    """
     from bot.mail.importer import default_workers, import_messages
     from bot.mail.sources import count_messages, read_messages
 

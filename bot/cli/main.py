@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bot.cli import archive, audit, chat, doctor, rules, run, search, setup, sla, sync
+from bot.cli import archive, audit, chat, doctor, report, rules, run, search, setup, sla, sync
 from bot.cli.context import AppContext
 from bot.core import redact
 from bot.core.errors import ArchiveError, ConfigError, MailroomError
@@ -66,7 +66,7 @@ def quiet_chat_sdks() -> None:
 
 for command in (setup.init, archive.import_, archive.stats, doctor.doctor, doctor.rights, chat.ask, chat.chat,
                 setup.demo, audit.audit, sync.sync, run.serve, run.run, sla.sla, search.search, search.reindex,
-                rules.rules, rules.categories):
+                rules.rules, rules.categories, report.report):
     cli.add_command(command)
 
 

@@ -88,6 +88,31 @@ class ArchiveSettings(Strict):
     path: Path = Path("mailroom.db")
 
 
+class Limits(Strict):
+    """[limits]: what one message may cost. Anything cut is recorded as a defect of that message."""
+
+    mime_depth: int = Field(50, ge=1, le=500)
+    """MIME nesting levels read (multiparts and message/rfc822 inside each other)."""
+    mime_parts: int = Field(1000, ge=1)
+    """Body parts read per message."""
+    header_fields: int = Field(1000, ge=10)
+    """Header fields read per message or part."""
+    header_chars: int = Field(100_000, ge=1000)
+    """Characters of one header field read (References ids are all scanned, then trimmed)."""
+    references: int = Field(100, ge=2)
+    """References ids kept: the first 10 % (the thread's root) and the last 90 % (the nearest replies)."""
+    recipients: int = Field(1000, ge=1)
+    """Addresses kept per To / Cc / Delivered-To (the count found is recorded)."""
+    body_chars: int = Field(1_000_000, ge=1000)
+    """Characters of text kept per message in the archive (the search index keeps its own 100,000)."""
+    html_chars: int = Field(5_000_000, ge=1000)
+    """Characters of HTML converted to text per part."""
+    attachments: int = Field(500, ge=1)
+    """Attachment names, types and sizes kept per message (the count found is recorded)."""
+    alert_after_failures: int = Field(5, ge=1)
+    """Identical failures in a row of one mailbox's watcher before the admins get one alert."""
+
+
 class CustomerSource(Strict):
     csv: Path | None = None
     free_mail_domains: list[Address] = []
@@ -211,6 +236,19 @@ class Team(Strict):
     name: str
     manager: str | None = None
     channels: Channels = Channels()
+    report: str | None = None  # the weekly report's local day and time, e.g. "mon 09:00" (bot/report/weekly.py)
+
+    @field_validator("report")
+    @classmethod
+    def _report_time(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        day, _, at = value.strip().lower().partition(" ")
+        hour, _, minute = at.strip().partition(":")
+        if (day not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") or not (hour.isdigit() and minute.isdigit())
+                or not (0 <= int(hour) < 24 and 0 <= int(minute) < 60 and len(minute) == 2)):
+            raise ValueError(f"report {value!r} must look like \"mon 09:00\" (day, then local time)")
+        return f"{day} {int(hour):02d}:{minute}"
 
 
 class SlaPolicy(Strict):
@@ -284,6 +322,7 @@ class Config(Strict):
     permissions: dict[Address, MailboxRights] = {}
     search: SearchSettings = SearchSettings()
     bot: BotSettings = BotSettings()
+    limits: Limits = Limits()
     rules: dict[str, Any] = {}
 
     source: Path | None = Field(default=None, exclude=True)

@@ -48,6 +48,17 @@ class Block(BaseModel):
     fields: list[tuple[str, str]] = []
 
 
+class Image(BaseModel):
+    """A picture sent with a reply (a report chart): a PNG file on this machine, read when it is sent."""
+
+    path: str
+    title: str = ""
+
+    @property
+    def filename(self) -> str:
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 class ReplyError(BaseModel):
     code: str
     message: str
@@ -62,6 +73,7 @@ class Reply(BaseModel):
     """People to ping (trusted): rendered live by each adapter, after the escaped text."""
     data: dict[str, Any] = Field(default_factory=dict)
     error: ReplyError | None = None
+    images: list[Image] = []
 
     @model_validator(mode="after")
     def _fallback_text(self) -> "Reply":
@@ -74,9 +86,10 @@ class Reply(BaseModel):
         return self.error is None
 
     def as_json(self) -> dict[str, Any]:
-        """The `--json` shape: command, text, data, error (plus blocks and buttons for renderers, and
-        mentions when there are any)."""
-        return self.model_dump(mode="json", exclude={"mentions"} if not self.mentions else None)
+        """The `--json` shape: command, text, data, error (plus blocks and buttons for renderers; mentions and
+        images only when there are some)."""
+        empty = {name for name in ("mentions", "images") if not getattr(self, name)}
+        return self.model_dump(mode="json", exclude=empty or None)
 
 
 def blocks_to_text(blocks: list[Block]) -> str:

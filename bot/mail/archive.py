@@ -7,16 +7,17 @@ callers group messages into batches (`with archive.batch():`) so a checkpoint ca
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 from sqlite_utils import Database
 
 from bot.core.clock import Clock, iso, parse_instant
+from bot.core.config import Limits
 from bot.core.directory import Directory
 from bot.customers.book import CustomerBook
-from bot.mail.parse import ParsedMail
+from bot.mail.parse import LIMITS, ParsedMail, degraded_mail
 from bot.mail.prepare import Extra, MailPreparer
 from bot.store.db import write_transaction
 
@@ -58,8 +59,10 @@ class Archive:
     """The archive's write side. Indexers registered in `indexers` see each committed batch's new rows."""
 
     def __init__(self, db: Database, directory: Directory, clock: Clock, *, indexers: list[Indexer] | None = None,
-                 prepare_hooks: list[PrepareHook] | None = None, categorize: Categorize | None = None):
+                 prepare_hooks: list[PrepareHook] | None = None, categorize: Categorize | None = None,
+                 limits: Limits = LIMITS):
         self.db = db
+        self.limits = limits
         self.directory = directory
         self.clock = clock
         self.customers = CustomerBook(db, directory)
@@ -68,10 +71,12 @@ class Archive:
         self.categorize = categorize
         self._pending: dict[int, ParsedMail] = {}
 
-    def preparer(self, mailbox: str | None = None) -> MailPreparer:
-        """How to parse mail for this archive (with the indexers' parse-time steps), for mail filed
-        under `mailbox` or, when None, under the mailboxes its headers name."""
-        return MailPreparer(tuple(step for hook in self.prepare_hooks if (step := hook(mailbox)) is not None))
+    def preparer(self, mailbox: str | None = None, *, sniff: bool = False) -> MailPreparer:
+        """How to parse mail for this archive (with the indexers' parse-time steps and the [limits]), for
+        mail filed under `mailbox` or, when None, under the mailboxes its headers name. With `sniff`
+        (files), what is plainly not mail comes back as NotMail."""
+        steps = tuple(step for hook in self.prepare_hooks if (step := hook(mailbox)) is not None)
+        return MailPreparer(steps, self.limits, sniff=sniff)
 
     @contextmanager
     def batch(self) -> Iterator["Archive"]:
@@ -85,6 +90,26 @@ class Archive:
 
     def sightings_for(self, mail: ParsedMail) -> list[Sighting]:
         return sightings_for(self.directory, mail)
+
+    def add_isolated(self, mail: ParsedMail, sightings: list[Sighting]) -> Outcome:
+        """`add`, but a message whose storing fails (anything: a value SQLite refuses, a bug) is stored
+        again the degraded way — its header fields, raw size and the failure as a defect — and the
+        batch goes on. Only that message's writes are undone (a savepoint inside the batch)."""
+        if not self.db.conn.in_transaction:
+            self.db.execute("BEGIN")
+        self.db.execute("SAVEPOINT archive_add")
+        try:
+            outcome = self.add(mail, sightings)
+        except Exception as exc:  # noqa: BLE001 - one message never stops the batch
+            self.db.execute("ROLLBACK TO archive_add")
+            reason = f"storing it failed ({type(exc).__name__}: {str(exc)[:200]}): stored with its header fields"
+            try:
+                outcome = self.add(_sanitized(mail, reason, bare=False), sightings)
+            except Exception:  # noqa: BLE001
+                self.db.execute("ROLLBACK TO archive_add")
+                outcome = self.add(_sanitized(mail, reason, bare=True), sightings)
+        self.db.execute("RELEASE archive_add")
+        return outcome
 
     def add(self, mail: ParsedMail, sightings: list[Sighting]) -> Outcome:
         """Store one message (or only its new sightings when the Message-ID is already archived)."""
@@ -206,6 +231,31 @@ class Archive:
             return int(row[0])
         gap = abs(mail.date - parse_instant(row[1]))
         return int(row[0]) if gap <= THREAD_SUBJECT_WINDOW else None
+
+
+def _text(value: str, limit: int = 1000) -> str:
+    """A string SQLite and JSON take: no lone surrogates, no NUL, bounded."""
+    return value[:limit].encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+def _sanitized(mail: ParsedMail, reason: str, *, bare: bool) -> ParsedMail:
+    """What is left to store of a message whose row could not be written: its cleaned header fields
+    (`bare`: only an id, the raw size and the reason)."""
+    message_id = _text(mail.message_id, 500) or f"unstorable-{mail.size}-{id(mail)}@mailroom.invalid"
+    if bare:
+        kept = degraded_mail(b"", reason)
+        kept.message_id, kept.size, kept.has_message_id = message_id, mail.size, mail.has_message_id
+        kept.fingerprint = f"unstorable-{message_id}"[:24]
+        return kept
+    return replace(
+        mail, message_id=message_id, from_addr=_text(mail.from_addr, 320), from_name=_text(mail.from_name),
+        to=[_text(a, 320) for a in mail.to[:100]], cc=[_text(a, 320) for a in mail.cc[:100]],
+        delivered_to=[_text(a, 320) for a in mail.delivered_to[:100]], subject=_text(mail.subject),
+        in_reply_to=_text(mail.in_reply_to, 500) if mail.in_reply_to else None,
+        references=[_text(r, 500) for r in mail.references[:100]], precedence=_text(mail.precedence, 50),
+        body="", attachments=[], defects=[*(_text(d) for d in mail.defects[:50]), reason], names={}, prepared={},
+        content_type=_text(mail.content_type, 200),
+    )
 
 
 def _json(items: list, *, ensure_ascii: bool = True) -> str:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +34,7 @@ from bot.mail.imap_connect import (
 )
 from bot.mail.parse import ParsedMail
 from bot.mail.parse_helper import Raws, batched, parsed_batches, rare_collections
+from bot.mail.prepare import NotMail
 from bot.store.db import exclusive_lock
 
 BATCH_SIZE = 200
@@ -54,13 +55,15 @@ class FolderResult:
     new: int = 0
     already: int = 0
     """Fetched but already archived (seen in another mailbox or folder, or re-scanned)."""
+    with_defects: int = 0
+    """New messages stored with defects (a hostile or broken message is stored so, never stops the sync)."""
     rescanned: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "folder": self.folder, "uidvalidity": self.uidvalidity, "last_uid": self.last_uid,
             "fetched": self.fetched, "new": self.new, "already_archived": self.already,
-            "rescanned": self.rescanned,
+            "with_defects": self.with_defects, "rescanned": self.rescanned,
         }
 
 
@@ -83,6 +86,10 @@ class MailboxResult:
     def fetched(self) -> int:
         return sum(f.fetched for f in self.folders)
 
+    @property
+    def with_defects(self) -> int:
+        return sum(f.with_defects for f in self.folders)
+
     def line(self) -> str:
         """'inquiry@x: INBOX 12 new, Sent Items 3 new (15 fetched, 0 already archived) in 1.2 s'."""
         parts = []
@@ -93,7 +100,9 @@ class MailboxResult:
             parts.append(text)
         done = ", ".join(parts) or "no folder synced"
         already = sum(f.already for f in self.folders)
-        line = f"{self.address}: {done} ({self.fetched} fetched, {already} already archived) in {self.seconds:.1f} s"
+        defects = f", {self.with_defects} stored with defects" if self.with_defects else ""
+        line = (f"{self.address}: {done} ({self.fetched} fetched, {already} already archived{defects}) "
+                f"in {self.seconds:.1f} s")
         if self.error:
             line = f"{self.address}: FAILED: {self.error}" + (f" — synced before that: {done}" if self.folders else "")
         return line
@@ -101,7 +110,7 @@ class MailboxResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "mailbox": self.address, "ok": self.ok, "error": self.error, "new": self.new,
-            "fetched": self.fetched, "seconds": round(self.seconds, 3),
+            "fetched": self.fetched, "with_defects": self.with_defects, "seconds": round(self.seconds, 3),
             "folders": [f.as_dict() for f in self.folders],
         }
 
@@ -249,16 +258,20 @@ class MailboxSync:
                 return
             yield batch, list(fetch_raw(box, batch))
 
-    def _commit(self, folder: str, result: FolderResult, mails: list[tuple[int, ParsedMail]], uidvalidity: int,
-                last_uid: int) -> None:
-        """Store a batch and move the checkpoint in one transaction."""
+    def _commit(self, folder: str, result: FolderResult, mails: Sequence[tuple[int, ParsedMail | NotMail]],
+                uidvalidity: int, last_uid: int) -> None:
+        """Store a batch and move the checkpoint in one transaction. A message that cannot be parsed or
+        stored is stored with its defects (Archive.add_isolated): the checkpoint always moves past it."""
         archive = self.archive
         with self.lock, archive.batch():
-            new = already = 0
+            new = already = defective = 0
             for uid, mail in mails:
-                outcome = archive.add(mail, [Sighting(self.address, folder, uid=uid)])
+                if isinstance(mail, NotMail):  # (not sniffed for IMAP: every message on the server is mail)
+                    continue
+                outcome = archive.add_isolated(mail, [Sighting(self.address, folder, uid=uid)])
                 if outcome == "new":
                     new += 1
+                    defective += bool(mail.defects)
                 else:
                     already += 1
                     if result.rescanned:  # the sighting is there; its UID belongs to the old UIDVALIDITY
@@ -270,6 +283,7 @@ class MailboxSync:
             write_checkpoint(archive, self.address, folder, uidvalidity, last_uid, iso(self.clock.now()))
         result.fetched += len(mails)
         result.new += new
+        result.with_defects += defective
         result.already += already
         result.last_uid = last_uid
 

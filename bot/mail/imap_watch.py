@@ -6,12 +6,16 @@ One thread per IMAP account (`Watcher(services).run(stop_event)`, also usable fr
   before 29 minutes (RFC 2177 asks clients to re-issue IDLE that often);
 - without IDLE, poll every `poll_interval` (config: [bot] poll_interval);
 - on any failure: log one line (mailbox, what failed, when the next try is), close, reconnect with
-  exponential backoff. A failing mailbox never stops the others.
+  exponential backoff. A failing mailbox never stops the others. An unexpected error (not the network,
+  the server or the config: a bug) is logged at WARNING with its traceback; after
+  `[limits] alert_after_failures` identical failures in a row the admins get one alert (through the
+  outbox), not a silent loop. A hostile message never is such a failure: it is stored with its defects.
 
 Sleeping and backoff are injected, so tests run in well under a second per reconnect.
 """
 
 import contextlib
+import imaplib
 import logging
 import threading
 import time
@@ -19,8 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from imap_tools.errors import ImapToolsError
 from imap_tools.idle import get_socket_poller
 
+from bot.core.clock import iso
+from bot.core.errors import MailroomError
 from bot.mail.imap_connect import SyncTarget, capabilities, describe, sync_targets
 from bot.mail.imap_sync import BATCH_SIZE, FolderResult, MailboxSync
 
@@ -54,7 +61,7 @@ class Watcher:
     def __init__(self, services: Any, targets: list[SyncTarget] | None = None, *, backoff: Backoff = Backoff(),
                  sleep: Sleep = wait_or_stop, poll_interval: float | None = None, use_idle: bool | None = None,
                  idle_renew: float = IDLE_RENEW, tick: float = 1.0, batch_size: int = BATCH_SIZE,
-                 lock: contextlib.AbstractContextManager[Any] | None = None):
+                 lock: contextlib.AbstractContextManager[Any] | None = None, alert_after: int | None = None):
         self.services = services
         self.targets = sync_targets(services.config) if targets is None else targets
         self.backoff = backoff
@@ -67,6 +74,7 @@ class Watcher:
         self.batch_size = batch_size
         # every thread writes through services.archive (one connection): one transaction at a time
         self.lock = lock if lock is not None else threading.Lock()
+        self.alert_after = alert_after or services.config.limits.alert_after_failures
 
     def run(self, stop: threading.Event) -> None:
         threads = [
@@ -81,7 +89,8 @@ class Watcher:
 
     def watch(self, target: SyncTarget, stop: threading.Event) -> None:
         """Follow one account until `stop` is set; never raises."""
-        attempt = 0
+        attempt = same = 0
+        last_failure = ""
         while not stop.is_set():
             session = MailboxSync(target, self.services.archive, self.services.clock,
                                   batch_size=self.batch_size, lock=self.lock, stop=stop)
@@ -90,7 +99,8 @@ class Watcher:
                 for problem in session.problems:
                     log.warning("%s: %s (watching the other folders)", target.address, problem)
                 self._report(target, session.sync())
-                attempt = 0
+                attempt = same = 0
+                last_failure = ""
                 idle = self._idle_supported(session)
                 log.info("%s: watching %s %s", target.address, ", ".join(session.folders) or "no folder",
                          f"(IDLE on {session.folders[0]})" if idle and session.folders
@@ -107,14 +117,46 @@ class Watcher:
             except Exception as exc:  # noqa: BLE001 - report, back off, reconnect: never die
                 attempt += 1
                 delay = self.backoff.delay(attempt)
-                log.debug("%s: failure details", target.address, exc_info=True)
-                log.warning("%s: %s; next try in %s%s", target.address, describe(exc, target), _seconds(delay),
-                            f" ({attempt} failures in a row)" if attempt > 1 else "")
+                what = describe(exc, target)
+                same = same + 1 if what == last_failure else 1
+                last_failure = what
+                expected = isinstance(exc, EXPECTED)
+                if expected:
+                    log.debug("%s: failure details", target.address, exc_info=True)
+                alerted = self._alert_admins(target, what, same) if same == self.alert_after else ""
+                log.warning("%s: %s; next try in %s%s%s", target.address, what, _seconds(delay),
+                            f" ({attempt} failures in a row)" if attempt > 1 else "", alerted,
+                            exc_info=not expected)
                 session.close()
                 self.sleep(delay, stop)
             finally:
                 session.close()
         log.info("%s: stopped watching", target.address)
+
+    def _alert_admins(self, target: SyncTarget, what: str, count: int) -> str:
+        """One alert per admin (through the outbox) that a mailbox keeps failing the same way; what to add to
+        the log line about it. Never raises."""
+        from bot.core.reply import Reply
+        from bot.outbox import Destination, enqueue
+        from bot.store.db import write_transaction
+
+        admins = self.services.directory.admins()
+        if not admins:
+            return "; no admin is configured to alert"
+        now = self.services.clock.now()
+        text = (f"Mail sync for {target.address} has failed {count} times in a row: {what}. New mail of this "
+                f"mailbox is not being archived; it keeps retrying (see the log of `mailroom run`).")
+        reply = Reply(command="sync.failing", text=text, data={"mailbox": target.address, "error": what,
+                                                               "failures": count})
+        try:
+            with self.lock, write_transaction(self.services.db):
+                for admin in admins:
+                    enqueue(self.services.db, key=f"sync:failing:{target.address}:{admin.id}:{iso(now)}",
+                            kind="sync", level="failing", now=now, destination=Destination("person", admin.id, None),
+                            route="admin: mail sync failing", reply=reply)
+            return "; the admins are alerted"
+        except Exception as exc:  # noqa: BLE001 - alerting is best effort; the failure itself is logged already
+            return f"; alerting the admins failed ({type(exc).__name__}: {exc})"
 
     def _idle_supported(self, session: MailboxSync) -> bool:
         if self.use_idle is not None:
@@ -150,6 +192,11 @@ class Watcher:
             if result.fetched or result.rescanned:
                 log.info("%s %s: %d new, %d already archived (last UID %d)", target.address, result.folder,
                          result.new, result.already, result.last_uid)
+
+
+EXPECTED = (MailroomError, OSError, imaplib.IMAP4.error, ImapToolsError)
+"""Failures of the network, the server or the config: one line in the log. Anything else is a bug: its
+traceback is logged too."""
 
 
 def _idle_line(box: Any, timeout: float) -> bytes | None:

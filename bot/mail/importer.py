@@ -1,4 +1,9 @@
-"""`mailroom import`: old mailboxes into the archive, idempotently, in committed batches."""
+"""`mailroom import`: old mailboxes into the archive, idempotently, in committed batches.
+
+No message stops an import: each is parsed within bounds and one the parser cannot handle is stored as a
+defective message (bot.mail.parse); a file that is plainly not mail (empty, an image, a PDF, an archive, an
+Outlook .msg) is skipped and named in the summary, never archived.
+"""
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -6,11 +11,14 @@ from dataclasses import dataclass, field
 from bot.mail.archive import Archive, Sighting
 from bot.mail.parse import ParsedMail
 from bot.mail.parse_helper import batched, parsed_batches, rare_collections
+from bot.mail.prepare import NotMail
 from bot.mail.sources import Raw
 
 BATCH_SIZE = 1000
 PARALLEL_FROM = 1000
 """Below this many messages a parse helper process costs more than it saves."""
+NAMED_SKIPS = 20
+"""Skipped files named in the summary line (all of them are in `ImportSummary.skipped`)."""
 
 
 @dataclass
@@ -20,12 +28,28 @@ class ImportSummary:
     duplicates: int = 0
     with_defects: int = 0
     per_mailbox: dict[str, int] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(file, why) of each file that is not mail."""
+
+    @property
+    def stored(self) -> int:
+        return self.new + self.duplicates
 
     def line(self) -> str:
-        return (
-            f"{self.read} read: {self.new} new, {self.duplicates} duplicates, "
-            f"{self.with_defects} with defects recorded"
-        )
+        """'12 read: 9 new, 0 duplicates, 2 stored with defects; skipped 3 files that are not mail: …'."""
+        line = (f"{self.read} read: {self.new} new, {self.duplicates} duplicates, "
+                f"{self.with_defects} stored with defects")
+        if self.skipped:
+            named = ", ".join(f"{where} ({why})" for where, why in self.skipped[:NAMED_SKIPS])
+            more = f" and {len(self.skipped) - NAMED_SKIPS} more" if len(self.skipped) > NAMED_SKIPS else ""
+            line += f"; skipped {len(self.skipped)} file{'s' if len(self.skipped) != 1 else ''} that " \
+                    f"{'are' if len(self.skipped) != 1 else 'is'} not mail: {named}{more}"
+        return line
+
+    def as_dict(self) -> dict[str, object]:
+        return {"read": self.read, "new": self.new, "duplicates": self.duplicates,
+                "with_defects": self.with_defects, "skipped": [{"file": w, "reason": r} for w, r in self.skipped],
+                "mailboxes": dict(sorted(self.per_mailbox.items()))}
 
 
 def import_messages(
@@ -43,12 +67,18 @@ def import_messages(
     next batch while this process, the archive's single writer, stores the current one.
     """
     summary = ImportSummary()
-    batches = ((None, list(enumerate(batch))) for batch in batched((raw for _where, raw in messages), BATCH_SIZE))
+    batches = (([where for where, _raw in batch], [(i, raw) for i, (_where, raw) in enumerate(batch)])
+               for batch in batched(messages, BATCH_SIZE))
+    preparer = archive.preparer(mailbox, sniff=True)
     with rare_collections():
-        for _tag, parsed in parsed_batches(batches, archive.preparer(mailbox), helper=workers > 1, name="import"):
+        for wheres, parsed in parsed_batches(batches, preparer, helper=workers > 1, name="import"):
             with archive.batch():
-                for _index, mail in parsed:
-                    _store(archive, mail, mailbox, folder, summary)
+                for index, mail in parsed:
+                    summary.read += 1
+                    if isinstance(mail, NotMail):
+                        summary.skipped.append((wheres[index], mail.reason))
+                    else:
+                        _store(archive, mail, mailbox, folder, summary)
             if progress:
                 progress(len(parsed))
     return summary
@@ -64,8 +94,7 @@ def _store(archive: Archive, mail: ParsedMail, mailbox: str | None, folder: str,
         sightings = [Sighting(mailbox, folder)]
     else:
         sightings = [Sighting(s.mailbox, folder, s.via) for s in archive.sightings_for(mail)]
-    outcome = archive.add(mail, sightings)
-    summary.read += 1
+    outcome = archive.add_isolated(mail, sightings)
     if outcome == "new":
         summary.new += 1
         summary.with_defects += bool(mail.defects)

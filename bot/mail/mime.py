@@ -20,14 +20,20 @@ _BOUNDARY_REST = re.compile(r"(--)?[ \t]*(\r\n|\r|\n)?")
 _EOL = re.compile(r"(\r\n|\r|\n)\Z")
 
 
-def message_from_bytes(raw: bytes) -> Message:
+FAST_DEPTH = 50
+"""Multiparts nested deeper than this are left to the feed parser (the fast path recurses per level)."""
+
+
+def message_from_bytes(raw: bytes, max_depth: int = FAST_DEPTH) -> Message:
     """compat32's `email.message_from_bytes(raw)`."""
     text = raw.decode("ascii", "surrogateescape")
-    return _entity(text, top=True) or email.message_from_bytes(raw)
+    return _entity(text, top=True, depth=min(max_depth, FAST_DEPTH)) or email.message_from_bytes(raw)
 
 
-def _entity(text: str, *, top: bool = False) -> Message | None:
-    """A message or body part read from `text`, or None when it is not clean."""
+def _entity(text: str, *, top: bool = False, depth: int = FAST_DEPTH) -> Message | None:
+    """A message or body part read from `text`, or None when it is not clean (or nested deeper than `depth`)."""
+    if depth <= 0:
+        return None
     if not top and text[:1] in ("\n", "\r"):
         eol = 2 if text.startswith("\r\n") else 1
         headers: list[tuple[str, str]] | None = []
@@ -46,7 +52,7 @@ def _entity(text: str, *, top: bool = False) -> Message | None:
     if kind == "message":
         return None
     if kind == "multipart":
-        return msg if _read_parts(msg, body) else None
+        return msg if _read_parts(msg, body, depth) else None
     msg.set_payload(body if top else _EOL.sub("", body))  # a part's last line break belongs to the boundary
     return msg
 
@@ -62,24 +68,23 @@ def _clean_headers(head: str) -> list[tuple[str, str]] | None:
     reads them (values unfolded only by joining their lines, trailing line break removed); None when
     the block holds anything the feed parser treats specially."""
     lines = head.split("\n")[:-2]  # the empty line, and what follows its line break
-    headers: list[tuple[str, str]] = []
+    headers: list[tuple[str, list[str]]] = []  # a folded value's lines, joined once at the end (linear)
     for line in lines:
         if "\r" in line[:-1]:
             return None
         if line[:1] in (" ", "\t"):
             if not headers:
                 return None
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value}\n{line}")
+            headers[-1][1].append(line)
             continue
         name, colon, value = line.partition(":")
         if not colon or not name or not _FIELD_NAME.fullmatch(name) or line.startswith("From "):
             return None
-        headers.append((name, value.lstrip(" \t")))
-    return [(name, value.rstrip("\r\n")) for name, value in headers]
+        headers.append((name, [value.lstrip(" \t")]))
+    return [(name, "\n".join(value).rstrip("\r\n")) for name, value in headers]
 
 
-def _read_parts(msg: Message, body: str) -> bool:
+def _read_parts(msg: Message, body: str, depth: int) -> bool:
     """Fill a multipart `msg` from its body as the feed parser would: preamble, parts, epilogue; the
     line break before each boundary line belongs to the boundary. False when anything is unusual."""
     boundary = msg.get_boundary()
@@ -98,7 +103,7 @@ def _read_parts(msg: Message, body: str) -> bool:
             break
         if following == after:  # two boundary lines in a row
             return False
-        part = _entity(body[after:following])
+        part = _entity(body[after:following], depth=depth - 1)
         if part is None:
             return False
         if part.is_multipart():

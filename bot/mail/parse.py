@@ -1,23 +1,31 @@
-"""Raw RFC 5322 bytes → ParsedMail, for any mail the world sends: broken, legacy-encoded, huge.
+"""Raw RFC 5322 bytes → ParsedMail, for any mail the world sends: broken, legacy-encoded, huge, hostile.
 
 Parsing uses the stdlib's compat32 policy (about 7× faster than policy=default) and decodes headers
 and bodies itself, trying the declared charset, then UTF-8, then GB18030 (a superset of GB2312/GBK,
 common in Chinese mail with raw 8-bit headers). Anything that cannot be decoded is recorded as a
 defect, never raised: a message is always archived.
+
+Every message is read within bounds (`Limits`, the config's [limits]): MIME depth and part count, header
+fields and their size, References, recipients, attachments and text kept. What is cut is a defect. Any
+exception at all while parsing (a RecursionError, a MemoryError, a bug) gives a message read the
+degraded way: the header fields that can be read, the raw size and the failure as its defect.
 """
 
-import email
-import email.header
+import binascii
 import email.utils
 import hashlib
-import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 
+from bot.core.config import Limits
+from bot.mail.html_text import html_to_text
 from bot.mail.mime import message_from_bytes
+
+LIMITS = Limits()
+"""The default bounds ([limits] in the config)."""
 
 CHARSET_ALIASES = {
     "x-gbk": "gb18030",
@@ -47,12 +55,10 @@ _AUTO_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _MSGID = re.compile(r"<([^<>\s]+)>")
-_TAGS = re.compile(r"<[^>]*>")
-_DROP_BLOCKS = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_BREAKS = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
+_FOLDING = re.compile(r"\r?\n(?=[ \t])")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _SURROGATE = re.compile("[\udc80-\udcff]")
-_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _NOT_SIMPLE = re.compile(r'["()\\:;\[\]\r\n\udc80-\udcff]')
 _ADDR_SPEC = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+"
 _SIMPLE_ADDRESS = re.compile(rf"[ \t]*(?:([A-Za-z0-9 \t!#$%&'*+/=?^_`{{|}}~-]*?)[ \t]*<({_ADDR_SPEC})>|({_ADDR_SPEC}))[ \t]*")
@@ -140,18 +146,49 @@ def decode_header(
             defects.append(f"{what} header: raw 8-bit bytes")
     if "=?" not in text:
         return _SPACES.sub(" ", text.replace("\n", " ")).strip()
-    try:
-        parts = email.header.decode_header(text)
-    except Exception:  # noqa: BLE001 - malformed encoded words: keep the raw text
-        defects.append(f"{what} header: malformed encoded word")
-        return text.strip()
-    out: list[str] = []
-    for chunk, charset in parts:
-        if isinstance(chunk, bytes):
-            out.append(decode_bytes(chunk, charset, defects, f"{what} header"))
+    return _SPACES.sub(" ", decode_words(text, defects, what).replace("\n", " ")).strip()
+
+
+def decode_words(text: str, defects: list[str], what: str) -> str:
+    """RFC 2047 encoded words in an unfolded-on-the-fly header value → text.
+
+    Unfolding removes only the line breaks (RFC 5322 §2.2.3: the whitespace stays); whitespace is
+    dropped only *between two encoded words* (RFC 2047 §6.2). Adjacent encoded words in one charset
+    are decoded together, so a character split across two words survives.
+    """
+    text = _FOLDING.sub("", text)
+    chunks: list[tuple[str | bytes, str | None]] = []
+    position = 0
+    after_word = False
+    for match in _ENCODED_WORD.finditer(text):
+        between = text[position:match.start()]
+        if between and not (after_word and not between.strip(" \t")):
+            chunks.append((between, None))
+        position = match.end()
+        charset, encoding, payload = match.groups()
+        charset = charset.partition("*")[0].lower()  # RFC 2231 language tag
+        try:
+            if encoding in "bB":
+                data = binascii.a2b_base64((payload + "=" * (-len(payload) % 4)).encode("ascii"))
+            else:
+                data = binascii.a2b_qp(payload.encode("ascii"), header=True)
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            defects.append(f"{what} header: malformed encoded word")
+            chunks.append((match.group(), None))
+            after_word = False
+            continue
+        last = chunks[-1] if chunks else None
+        if after_word and last is not None and isinstance(last[0], bytes) and last[1] == charset:
+            chunks[-1] = (last[0] + data, charset)
         else:
-            out.append(chunk)
-    return _SPACES.sub(" ", "".join(out).replace("\n", " ")).strip()
+            chunks.append((data, charset))
+        after_word = True
+    if position < len(text):
+        chunks.append((text[position:], None))
+    return "".join(
+        chunk if isinstance(chunk, str) else decode_bytes(chunk, charset, defects, f"{what} header")
+        for chunk, charset in chunks
+    )
 
 
 def _clean(text: str) -> str:
@@ -195,14 +232,6 @@ def parse_addresses(values: list[str], defects: list[str], what: str) -> list[tu
     return result
 
 
-def html_to_text(markup: str) -> str:
-    text = _DROP_BLOCKS.sub(" ", markup)
-    text = _BREAKS.sub("\n", text)
-    text = html.unescape(_TAGS.sub(" ", text))
-    text = _SPACES.sub(" ", text)
-    return _BLANK_LINES.sub("\n\n", text).strip()
-
-
 def parse_message_ids(value: object) -> list[str]:
     if not value:
         return []
@@ -213,16 +242,37 @@ def parse_message_ids(value: object) -> list[str]:
     return [token for token in text.split() if "@" in token]
 
 
+UNCUT_HEADERS = frozenset({"references", "in-reply-to"})
+"""Read whole whatever their size: their ids are scanned in linear time, then trimmed (Limits.references)."""
+
+
 class RawHeaders:
     """Header values as parsed (raw 8-bit bytes kept as surrogates for decode_header to recover),
-    indexed once per message instead of scanning the header list per lookup."""
+    indexed once per message instead of scanning the header list per lookup. At most
+    `limits.header_fields` fields are read, each cut at `limits.header_chars` (cuts are defects)."""
 
     __slots__ = ("_values",)
 
-    def __init__(self, msg: Message):
+    def __init__(self, source: Message | Iterable[tuple[str, str]], limits: Limits = LIMITS,
+                 defects: list[str] | None = None):
         self._values: dict[str, list[str]] = {}
-        for name, value in msg.raw_items():
-            self._values.setdefault(name.lower(), []).append(str(value))
+        items = source.raw_items() if isinstance(source, Message) else source
+        fields = cut = 0
+        for name, value in items:
+            fields += 1
+            if fields > limits.header_fields:
+                continue
+            text = str(value)
+            key = name.lower()
+            if len(text) > limits.header_chars and key not in UNCUT_HEADERS:
+                text = text[: limits.header_chars]
+                cut += 1
+            self._values.setdefault(key, []).append(text)
+        if defects is not None:
+            if fields > limits.header_fields:
+                defects.append(f"limit: {fields:,} header fields, the first {limits.header_fields:,} read")
+            if cut:
+                defects.append(f"limit: {cut:,} header field(s) longer than {limits.header_chars:,} characters cut")
 
     def first(self, name: str) -> str:
         values = self._values.get(name.lower())
@@ -232,8 +282,32 @@ class RawHeaders:
         return self._values.get(name.lower(), [])
 
 
-def _charset_hint(msg: Message) -> str | None:
-    for part in msg.walk():
+def walk(msg: Message, limits: Limits, defects: list[str] | None = None) -> Iterator[Message]:
+    """msg.walk() without recursion, at most `limits.mime_depth` levels and `limits.mime_parts` parts deep;
+    what is left unread is recorded in `defects` (when given)."""
+    stack: list[tuple[Message, int]] = [(msg, 1)]
+    parts = 0
+    too_deep = False
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if parts > limits.mime_parts:
+            if defects is not None:
+                defects.append(f"limit: more than {limits.mime_parts:,} MIME parts, the rest not read")
+            return
+        yield part
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list) and payload:
+            if depth >= limits.mime_depth:
+                too_deep = True
+                continue
+            stack.extend((child, depth + 1) for child in reversed(payload) if isinstance(child, Message))
+    if too_deep and defects is not None:
+        defects.append(f"limit: MIME parts nested deeper than {limits.mime_depth} levels not read")
+
+
+def _charset_hint(msg: Message, limits: Limits = LIMITS) -> str | None:
+    for part in walk(msg, limits):
         charset = part.get_param("charset")
         if isinstance(charset, str) and charset.lower() not in ("us-ascii", "utf-8"):
             return charset
@@ -311,11 +385,13 @@ def fingerprint(mail: "ParsedMail") -> str:
     return digest.hexdigest()[:24]
 
 
-def _walk_parts(msg: Message, defects: list[str]) -> tuple[str, list[Attachment]]:
+def _walk_parts(msg: Message, defects: list[str], limits: Limits) -> tuple[str, list[Attachment]]:
     plain: list[str] = []
     markup: list[str] = []
     attachments: list[Attachment] = []
-    for part in msg.walk():
+    found_attachments = 0
+    text_chars = 0
+    for part in walk(msg, limits, defects):
         for defect in part.defects:
             defects.append(type(defect).__name__)
         if part.is_multipart():
@@ -330,57 +406,163 @@ def _walk_parts(msg: Message, defects: list[str]) -> tuple[str, list[Attachment]
             except Exception:  # noqa: BLE001
                 filename = None
         if filename:
-            filename = decode_header(filename, defects, "attachment name")
+            filename = decode_header(filename[: limits.header_chars], defects, "attachment name")[:500]
         is_text = ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename
         if not is_text:
             if ctype.startswith("multipart/") or ctype == "message/delivery-status" and not filename:
                 continue
-            attachments.append(Attachment(filename or "", ctype, _payload_size(part)))
+            found_attachments += 1
+            if found_attachments <= limits.attachments:
+                attachments.append(Attachment(filename or "", ctype, _payload_size(part, limits)))
             continue
-        try:
-            payload = part.get_payload(decode=True)
-        except Exception:  # noqa: BLE001
-            defects.append(f"{ctype} part: undecodable transfer encoding")
-            payload = None
-        if payload is None:
-            raw_payload = part.get_payload()
-            payload = raw_payload.encode("utf-8", "surrogateescape") if isinstance(raw_payload, str) else b""
-        text = decode_bytes(payload if isinstance(payload, bytes) else b"", part.get_content_charset(), defects,
-                            f"{ctype} part")
+        if text_chars >= limits.body_chars:
+            continue  # enough text kept; sized below
+        text = _part_text(part, ctype, defects, limits)
+        text_chars += len(text)
         (plain if ctype == "text/plain" else markup).append(text)
+    if found_attachments > limits.attachments:
+        defects.append(f"limit: {found_attachments:,} attachments, the first {limits.attachments:,} kept")
     if plain:
         body = "\n\n".join(t.strip() for t in plain)
     elif markup:
-        body = "\n\n".join(html_to_text(t) for t in markup)
+        body = "\n\n".join(html_to_text(_cut(t, limits.html_chars, "HTML", defects)) for t in markup)
     else:
         body = ""
-    return body.replace("\r\n", "\n").replace("\x00", ""), attachments
+    body = body.replace("\r\n", "\n").replace("\x00", "")
+    if len(body) > limits.body_chars:
+        defects.append(f"limit: text of {len(body):,} characters, the first {limits.body_chars:,} kept")
+        body = body[: limits.body_chars]
+    return body, attachments
 
 
-def _payload_size(part: Message) -> int:
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        return sum(_payload_size(p) for p in payload if isinstance(p, Message))
-    if not isinstance(payload, str):
-        return 0
-    if str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
-        return len(payload.replace("\n", "").replace("\r", "")) * 3 // 4
-    return len(payload)
+def _cut(text: str, limit: int, what: str, defects: list[str]) -> str:
+    if len(text) <= limit:
+        return text
+    defects.append(f"limit: {what} of {len(text):,} characters, the first {limit:,} converted")
+    return text[:limit]
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    """Parse one message; every problem is recorded in `defects`, nothing raises."""
+def _part_text(part: Message, ctype: str, defects: list[str], limits: Limits) -> str:
+    """A text part's text, decoding no more of its payload than the text kept needs (HTML: its limit)."""
+    keep = limits.html_chars if ctype == "text/html" else limits.body_chars
+    raw_payload = part.get_payload()
+    if isinstance(raw_payload, str) and len(raw_payload) > 4 * keep + 4:
+        # at most 4 bytes a character, whatever the transfer encoding: the rest cannot be kept anyway
+        # (the payload is cut at a line end, so base64 and quoted-printable stay decodable)
+        end = raw_payload.rfind("\n", 0, 4 * keep)
+        defects.append(f"limit: {ctype} part of {len(raw_payload):,} characters, only its start read")
+        part = _with_payload(part, raw_payload[: end if end > 0 else 4 * keep])
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001
+        defects.append(f"{ctype} part: undecodable transfer encoding")
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    return decode_bytes(payload if isinstance(payload, bytes) else b"", part.get_content_charset(), defects,
+                        f"{ctype} part")
+
+
+def _with_payload(part: Message, payload: str) -> Message:
+    copy = Message()
+    for name, value in part.raw_items():
+        copy.set_raw(name, value)
+    copy.set_payload(payload)
+    return copy
+
+
+def _payload_size(part: Message, limits: Limits) -> int:
+    total = 0
+    for inner in walk(part, limits):
+        payload = inner.get_payload()
+        if not isinstance(payload, str):
+            continue
+        if str(inner.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
+            total += (len(payload) - payload.count("\n") - payload.count("\r")) * 3 // 4
+        else:
+            total += len(payload)
+    return total
+
+
+def parse_mail(raw: bytes, limits: Limits = LIMITS) -> ParsedMail:
+    """Parse one message within `limits`; every problem is recorded in `defects`, nothing raises."""
+    try:
+        return _parse_mail(raw, limits)
+    except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, bugs: one message never stops the rest
+        return degraded_mail(raw, f"{type(exc).__name__}: {str(exc)[:200]}", limits)
+
+
+def _parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
     defects: list[str] = []
-    msg = message_from_bytes(raw)
-    headers = RawHeaders(msg)
+    msg = message_from_bytes(raw, limits.mime_depth)
+    headers = RawHeaders(msg, limits, defects)
     for defect in msg.defects:
         defects.append(type(defect).__name__)
+    body, attachments = "", list[Attachment]()
+    try:
+        body, attachments = _walk_parts(msg, defects, limits)
+    except Exception as exc:  # noqa: BLE001 - a message is always archived, even half-read
+        defects.append(f"body unreadable: {type(exc).__name__}")
+    return _mail(raw, headers, defects, limits, ctype=msg.get_content_type(), body=body, attachments=attachments,
+                 charset_hint=lambda: _charset_hint(msg, limits))
 
+
+def degraded_mail(raw: bytes, reason: str, limits: Limits = LIMITS) -> ParsedMail:
+    """What can be read of a message the parser failed on: its header block (read line by line, no MIME),
+    the raw size and the failure as a defect. Never raises."""
+    defects = [f"unreadable message ({reason}): stored with the header fields that could be read"]
+    try:
+        headers = RawHeaders(_header_fields(raw, limits), limits, defects)
+        return _mail(raw, headers, defects, limits, ctype="text/plain", body="", attachments=[],
+                     charset_hint=None)
+    except Exception as exc:  # noqa: BLE001 - even the header block is beyond reading
+        defects.append(f"header block unreadable: {type(exc).__name__}")
+        return _mail(raw, RawHeaders([]), defects, limits, ctype="text/plain", body="", attachments=[],
+                     charset_hint=None)
+
+
+def _header_fields(raw: bytes, limits: Limits) -> list[tuple[str, str]]:
+    """(name, value) of the header block, unfolded by joining lines, without the email package."""
+    end = _body_offset(raw[: limits.header_fields * limits.header_chars])
+    fields: list[tuple[str, list[str]]] = []
+    for line in raw[:end].decode("ascii", "surrogateescape").splitlines():
+        if line[:1] in (" ", "\t") and fields:
+            fields[-1][1].append(line)
+        elif ":" in line:
+            name, _, value = line.partition(":")
+            fields.append((name.strip(), [value.strip()]))
+            if len(fields) > limits.header_fields:
+                break
+    return [(name, "\n".join(lines)) for name, lines in fields]
+
+
+def _recipients(headers: RawHeaders, names: tuple[str, ...], defects: list[str], what: str,
+                limits: Limits) -> list[tuple[str, str]]:
+    values = [v for name in names for v in headers.all(name)]
+    found = parse_addresses(values, defects, what) if len(values) <= 1 else []
+    if len(values) > 1:  # field by field, so that hundreds of huge fields are not all parsed
+        for index, value in enumerate(values):
+            found += parse_addresses([value], defects, what)
+            if len(found) > limits.recipients:
+                rest = sum(v.count("@") for v in values[index + 1:])
+                defects.append(f"limit: {what} lists {len(found) + rest:,} addresses or so, the first "
+                               f"{limits.recipients:,} kept")
+                return found[: limits.recipients]
+    if len(found) > limits.recipients:
+        defects.append(f"limit: {what} lists {len(found):,} addresses, the first {limits.recipients:,} kept")
+        return found[: limits.recipients]
+    return found
+
+
+def _mail(raw: bytes, headers: RawHeaders, defects: list[str], limits: Limits, *, ctype: str, body: str,
+          attachments: list[Attachment], charset_hint: Callable[[], str | None] | None) -> ParsedMail:
+    """The ParsedMail of a message whose header fields and body are read."""
     ids = parse_message_ids(headers.first("Message-ID"))
     has_id = bool(ids)
     if not has_id:
         defects.append("no Message-ID: id derived from content")
-    message_id = ids[0] if ids else content_id(raw)
+    message_id = ids[0][:500] if ids else content_id(raw)
 
     date, offset = _parse_date(headers.first("Date"), defects)
     if date is None:
@@ -391,18 +573,19 @@ def parse_mail(raw: bytes) -> ParsedMail:
     if not senders:
         senders = parse_addresses(headers.all("Sender"), defects, "Sender")
     from_name, from_addr = senders[0] if senders else ("", "")
-    to = parse_addresses(headers.all("To"), defects, "To")
-    cc = parse_addresses(headers.all("Cc"), defects, "Cc")
-    delivered = [
-        a for _, a in parse_addresses(
-            headers.all("Delivered-To") + headers.all("X-Original-To"), defects, "Delivered-To"
-        )
-    ]
-    subject = decode_header(headers.first("Subject"), defects, "Subject", lambda: _charset_hint(msg))
+    to = _recipients(headers, ("To",), defects, "To", limits)
+    cc = _recipients(headers, ("Cc",), defects, "Cc", limits)
+    delivered = [a for _, a in _recipients(headers, ("Delivered-To", "X-Original-To"), defects, "Delivered-To",
+                                           limits)]
+    subject = decode_header(headers.first("Subject"), defects, "Subject", charset_hint)
     reply_to = parse_message_ids(headers.first("In-Reply-To"))
     references = parse_message_ids(headers.first("References"))
+    if len(references) > limits.references:
+        head = max(1, limits.references // 10)
+        defects.append(f"limit: {len(references):,} References, the first {head} and last "
+                       f"{limits.references - head} kept")
+        references = references[:head] + references[len(references) - (limits.references - head):]
 
-    ctype = msg.get_content_type()
     local = from_addr.partition("@")[0]
     auto_value = headers.first("Auto-Submitted").strip().lower()
     auto = bool(
@@ -412,15 +595,9 @@ def parse_mail(raw: bytes) -> ParsedMail:
         or headers.first("X-Autogenerated")
         or _AUTO_SUBJECT.match(subject)
     )
-    precedence = headers.first("Precedence").strip().lower()
+    precedence = headers.first("Precedence").strip().lower()[:50]
     is_bounce = ctype == "multipart/report" or local in ("mailer-daemon", "postmaster")
     is_list = bool(headers.first("List-Id") or headers.first("List-Unsubscribe") or precedence in ("bulk", "junk", "list"))
-
-    try:
-        body, attachments = _walk_parts(msg, defects)
-    except Exception as exc:  # noqa: BLE001 - a message is always archived, even half-read
-        defects.append(f"body unreadable: {type(exc).__name__}")
-        body, attachments = "", []
 
     names = {address: name for name, address in senders + to + cc if name}
     mail = ParsedMail(

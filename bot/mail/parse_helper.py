@@ -12,8 +12,13 @@ parent ended.
     helper.close()
 
 A file the helper cannot read comes back as its MailroomError, raised by result() in the parent.
-Import and sync use it through `parsed_batches`, which keeps it one batch ahead and carries on in
-this process if it dies.
+Import and sync use it through `parsed_batches`, which keeps it one batch ahead. When the helper dies
+(a message crashed it: a fault in C code, the kernel's OOM killer), the batch it had is parsed again one
+message at a time, each alone in a fresh helper; a message that kills that one too is tried alone once more
+and then quarantined: stored from what a line-by-line read of its header block gives, with the crash as its
+defect. The archive's own process never fully parses a message that killed a helper, so a crash there cannot
+stop an import or hold a sync's checkpoint back. A helper that will not start, or dies on message after
+message, is given up: parsing goes on in this process.
 """
 
 import contextlib
@@ -32,14 +37,18 @@ from itertools import islice
 from typing import BinaryIO, TypeVar
 
 from bot.core.errors import MailroomError
-from bot.mail.parse import ParsedMail
-from bot.mail.prepare import MailPreparer
+from bot.mail.parse import ParsedMail, degraded_mail
+from bot.mail.prepare import MailPreparer, NotMail
 from bot.mail.sources import Raw
 
 log = logging.getLogger(__name__)
 _LENGTH = struct.Struct("!Q")
 Raws = list[tuple[int, Raw]]
-Parsed = list[tuple[int, ParsedMail]]
+Parsed = list[tuple[int, ParsedMail | NotMail]]
+RESTARTS = 3
+"""Helper deaths tolerated in one import or sync before parsing goes on in this process."""
+QUARANTINES_IN_A_ROW = 3
+"""Messages in a row that each kill a fresh helper: then the helper, not the mail, is broken."""
 
 
 _collections_lock = threading.Lock()
@@ -90,22 +99,34 @@ def parsed_batches(batches: Iterable[tuple[T, Raws]], preparer: MailPreparer, *,
     """Each batch `(tag, [(key, raw)])` parsed, in order, as `(tag, [(key, ParsedMail)])`.
 
     With `helper`, a helper process parses one batch ahead: the next batch is read (or fetched) and
-    parsed while the caller stores this one. When the helper cannot start or dies, parsing goes on in
-    this process from the batch it lost: nothing is skipped. A file that cannot be read raises its
+    parsed while the caller stores this one. When the helper dies, the batch it lost is parsed one message
+    at a time (see the module docstring) and a new helper takes the rest; when it cannot start or keeps
+    dying, parsing goes on in this process: nothing is skipped. A file that cannot be read raises its
     MailroomError either way."""
     process = _start(preparer, name) if helper else None
     waiting: deque[tuple[T, Raws]] = deque()
+    deaths = 0
 
     def oldest() -> tuple[T, Parsed]:
-        nonlocal process
+        nonlocal process, deaths
         tag, raws = waiting.popleft()
         if process is not None:
             try:
                 return tag, process.result()
             except HelperError as exc:
-                log.warning("%s: %s; parsing in this process from here on", name, exc)
                 process.close()
                 process = None
+                deaths += 1
+                log.warning("%s: %s; parsing its batch again one message at a time", name, exc)
+                parsed, broken = _one_by_one(raws, preparer, name)
+                if broken or deaths >= RESTARTS:
+                    log.warning("%s: the parse helper keeps dying; parsing in this process from here on", name)
+                else:
+                    process = _start(preparer, name)
+                    for _tag, pending in waiting:  # the dead helper had these too
+                        if process is not None:
+                            process.submit(pending)
+                return tag, parsed
         return tag, [(key, preparer(raw)) for key, raw in raws]
 
     try:
@@ -120,6 +141,50 @@ def parsed_batches(batches: Iterable[tuple[T, Raws]], preparer: MailPreparer, *,
     finally:
         if process is not None:
             process.close()
+
+
+def _one_by_one(raws: Raws, preparer: MailPreparer, name: str) -> tuple[Parsed, bool]:
+    """Each message parsed alone in a helper; one that kills two helpers in a row is quarantined. Returns
+    the parsed batch and whether the helper looks broken (QUARANTINES_IN_A_ROW messages in a row killed it,
+    or it would not start): then the rest is parsed in this process."""
+    parsed: Parsed = []
+    solo: ParseHelper | None = None
+    in_a_row = 0
+    broken = False
+    try:
+        for key, raw in raws:
+            if broken:
+                parsed.append((key, preparer(raw)))
+                continue
+            for attempt in (1, 2):
+                solo = solo or _start(preparer, name)
+                if solo is None:
+                    broken = True
+                    parsed.append((key, preparer(raw)))
+                    break
+                solo.submit([(key, raw)])
+                try:
+                    parsed.extend(solo.result())
+                    in_a_row = 0
+                    break
+                except HelperError as exc:
+                    solo.close()
+                    solo = None
+                    if attempt == 2:
+                        in_a_row += 1
+                        broken = in_a_row >= QUARANTINES_IN_A_ROW
+                        parsed.append((key, quarantined(raw, str(exc))))
+    finally:
+        if solo is not None:
+            solo.close()
+    return parsed, broken
+
+
+def quarantined(raw: Raw, reason: str) -> ParsedMail:
+    """A message that crashed the parse helper twice: its header block, read line by line, and the crash."""
+    data = raw if isinstance(raw, bytes) else raw.read()
+    log.warning("quarantined a message of %d bytes that crashed the parse helper twice (%s)", len(data), reason)
+    return degraded_mail(data, f"it crashed the parse helper twice ({reason}); quarantined")
 
 
 def _start(preparer: MailPreparer, name: str) -> "ParseHelper | None":
@@ -227,7 +292,7 @@ def _serve(preparer: MailPreparer, source: BinaryIO, sink: BinaryIO) -> None:
             return
 
 
-def _parsed(preparer: MailPreparer, raw: Raw) -> ParsedMail | MailroomError:
+def _parsed(preparer: MailPreparer, raw: Raw) -> ParsedMail | NotMail | MailroomError:
     try:
         return preparer(raw)
     except MailroomError as exc:

@@ -9,6 +9,13 @@ from typing import NamedTuple
 from bot.core.errors import MailroomError
 
 MAILDIR_PARTS = ("cur", "new")
+FOREIGN_NAMES = frozenset({"thumbs.db", "desktop.ini", "mailroom.toml", "mailroom.db", "mailroom.db-wal",
+                           "mailroom.db-shm"})
+FOREIGN_SUFFIXES = (".db-wal", ".db-shm", ".tmp", ".part", ".lock", ".swp", ".tsv", ".csv", ".json", ".xml",
+                    ".md", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".py", ".js", ".css", ".sqlite", ".db")
+"""Files a folder import passes over without counting (besides hidden ones): operating-system litter,
+our own archive and config, files being written, data and source files that sit beside mail. Everything else is read whatever its extension, and what
+is not mail is skipped and named (bot.mail.prepare.not_mail)."""
 
 
 class MessageFile(NamedTuple):
@@ -53,22 +60,31 @@ def read_messages(path: str | os.PathLike[str], *, deferred: bool = False) -> It
     if not path.exists():
         raise MailroomError(f"{path}: no such file or folder")
     if path.is_dir():
+        plain_folder = not is_maildir(path)
         for file in _files(path):
             where = str(file)
-            yield where, MessageFile(where) if deferred else MessageFile(where).read()
+            if plain_folder and is_mbox(file):  # an mbox saved among .eml files (Thunderbird's "Inbox")
+                yield from _mbox_messages(file)
+            else:
+                yield where, MessageFile(where) if deferred else MessageFile(where).read()
     elif is_mbox(path):
-        box = mailbox.mbox(str(path), create=False)
-        try:
-            for key in box.iterkeys():
-                yield f"{path}#{key}", box.get_bytes(key)
-        finally:
-            box.close()
+        yield from _mbox_messages(path)
     else:
         yield str(path), path.read_bytes()
 
 
+def _mbox_messages(path: Path) -> Iterator[tuple[str, bytes]]:
+    box = mailbox.mbox(str(path), create=False)
+    try:
+        for key in box.iterkeys():
+            yield f"{path}#{key}", box.get_bytes(key)
+    finally:
+        box.close()
+
+
 def _files(folder: Path) -> Iterator[Path]:
-    """Maildir cur/new (and nested Maildir++ folders) or every .eml below a folder."""
+    """Maildir cur/new (and nested Maildir++ folders) or every regular file below a folder (not hidden ones,
+    nor FOREIGN_NAMES: raw mail saved without .eml is still mail; what is not is skipped when read)."""
     if is_maildir(folder):
         for part in MAILDIR_PARTS:
             yield from (folder / part / name for name in _file_names(folder / part))
@@ -77,10 +93,18 @@ def _files(folder: Path) -> Iterator[Path]:
                 yield from _files(sub)
         return
     for root, dirs, files in os.walk(folder):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.lower().endswith((".eml", ".msg.txt")) or _is_maildir_file(Path(root)):
-                yield Path(root) / name
+            if _foreign(name):
+                continue
+            path = Path(root) / name
+            if path.is_file() and not path.is_symlink():
+                yield path
+
+
+def _foreign(name: str) -> bool:
+    lower = name.lower()
+    return (name.startswith((".", "~$", "._")) or lower in FOREIGN_NAMES or lower.endswith(FOREIGN_SUFFIXES))
 
 
 def _file_names(folder: Path) -> list[str]:
@@ -89,5 +113,3 @@ def _file_names(folder: Path) -> list[str]:
         return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_file())
 
 
-def _is_maildir_file(parent: Path) -> bool:
-    return parent.name in MAILDIR_PARTS and is_maildir(parent.parent)

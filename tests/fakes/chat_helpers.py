@@ -14,6 +14,7 @@ import struct
 import threading
 import time
 import urllib.request
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +36,26 @@ class Call:
     @property
     def json(self) -> Any:
         return json.loads(self.body or b"null")
+
+    def files(self) -> dict[str, bytes]:
+        """The uploaded files of a multipart/form-data body, by field name."""
+        from email.parser import BytesParser
+        from email.policy import HTTP
+
+        head = f"Content-Type: {self.headers.get('content-type', '')}\r\n\r\n".encode()
+        message = BytesParser(policy=HTTP).parsebytes(head + self.body)
+        return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+                for part in message.iter_parts() if part.get_filename()}
+
+    def fields(self) -> dict[str, str]:
+        """The plain fields of a multipart/form-data body."""
+        from email.parser import BytesParser
+        from email.policy import HTTP
+
+        head = f"Content-Type: {self.headers.get('content-type', '')}\r\n\r\n".encode()
+        message = BytesParser(policy=HTTP).parsebytes(head + self.body)
+        return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True).decode()
+                for part in message.iter_parts() if not part.get_filename()}
 
     @property
     def form(self) -> dict[str, str]:
@@ -137,6 +158,18 @@ def slack_responder(call: Call) -> Answer:
         return Answer(body={"ok": True, "channel": call.payload().get("channel"), "ts": "1700000000.000100"})
     if call.path.startswith("/respond/"):
         return Answer(body=b"ok")
+    if call.path.endswith("/conversations.open"):
+        return Answer(body={"ok": True, "channel": {"id": "D" + call.payload().get("users", "")[1:]}})
+    if call.path.endswith("/files.getUploadURLExternal"):  # files_upload_v2, step 1: where to put the bytes
+        name = call.payload().get("filename", "file")
+        file_id = f"F{zlib.crc32(name.encode()):08X}"
+        return Answer(body={"ok": True, "upload_url": f"http://{call.headers['host']}/upload/{file_id}",
+                            "file_id": file_id})
+    if call.path.startswith("/upload/"):  # step 2: the bytes
+        return Answer(body=b"OK - " + str(len(call.body)).encode())
+    if call.path.endswith("/files.completeUploadExternal"):  # step 3: share them in the channel
+        files = json.loads(call.payload().get("files", "[]"))
+        return Answer(body={"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]})
     return Answer(body={"ok": True})
 
 
@@ -154,6 +187,14 @@ def telegram_responder(call: Call) -> Answer:
         return Answer(body={"ok": True, "result": {
             "message_id": len(call.body) + 1, "date": 1764036000, "text": payload.get("text", ""),
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}, "from": TELEGRAM_BOT}})
+    if method in ("sendPhoto", "sendMediaGroup"):
+        fields = call.fields() if "multipart" in call.headers.get("content-type", "") else call.payload()
+        chat_id = int(fields["chat_id"])
+        count = len(json.loads(fields["media"])) if method == "sendMediaGroup" else 1
+        photos = [{"message_id": 500 + n, "date": 1764036000, "chat": {"id": chat_id, "type": "group"},
+                   "photo": [{"file_id": f"P{n}", "file_unique_id": f"U{n}", "width": 960, "height": 720}]}
+                  for n in range(count)]
+        return Answer(body={"ok": True, "result": photos if method == "sendMediaGroup" else photos[0]})
     if method == "getUpdates":
         time.sleep(0.05)
         return Answer(body={"ok": True, "result": []})
@@ -163,6 +204,9 @@ def telegram_responder(call: Call) -> Answer:
 def wecom_responder(call: Call) -> Answer:
     if call.path.endswith("/gettoken"):
         return Answer(body={"errcode": 0, "errmsg": "ok", "access_token": "ACCESS1", "expires_in": 7200})
+    if call.path.endswith("/media/upload"):
+        return Answer(body={"errcode": 0, "errmsg": "ok", "type": "image", "media_id": f"MEDIA{len(call.body)}",
+                            "created_at": "1764036000"})
     return Answer(body={"errcode": 0, "errmsg": "ok"})
 
 

@@ -16,7 +16,7 @@ def test_init_import_stats_doctor(tmp_path: Path) -> None:
 
     first = mailroom("import", str(DATA / "corpus"), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "new" in first.stdout and "with defects recorded" in first.stdout
+    assert "new" in first.stdout and "stored with defects" in first.stdout
     again = mailroom("import", str(DATA / "corpus"), cwd=tmp_path)
     assert again.stdout.startswith(f"{len(list((DATA / 'corpus').glob('*.eml')))} read: 0 new")
 

@@ -270,8 +270,9 @@ def test_json_summary(user: ImapUser, tmp_path: Path) -> None:
     assert (box["mailbox"], box["new"], box["error"]) == (INQUIRY, 1, None)
     assert box["folders"][0] | {"uidvalidity": 0} == {
         "folder": "INBOX", "uidvalidity": 0, "last_uid": 1, "fetched": 1, "new": 1, "already_archived": 0,
-        "rescanned": False,
+        "with_defects": 0, "rescanned": False,
     }
+    assert box["with_defects"] == 0
 
 
 def test_unknown_mailbox_option_is_a_clear_error(user: ImapUser, tmp_path: Path) -> None:
@@ -497,3 +498,97 @@ def test_watcher_reconnects_when_the_server_comes_back_and_others_keep_going(
     assert warnings and all(w.startswith(f"{ORDER}: ") and "next try in" in w for w in warnings), warnings
     assert any("connection refused" in w for w in warnings), warnings
     assert "Traceback" not in caplog.text
+
+
+# ── hostile mail and a watcher that keeps failing ───────────────────────────────────────────
+
+
+def test_a_hostile_message_between_normal_ones_never_stops_the_sync(user: ImapUser, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """RecursionError-deep nesting, 100k References, 500-deep multiparts, a 5 MB header line: archived with
+    their defects; the checkpoint moves past them; a second sync adds nothing; the watcher goes on after."""
+    from tests.fakes import hostile_mail as hostile
+
+    user.append_many([mail(1), hostile.deep_nesting(3000), mail(2), hostile.many_references(100_000), mail(3),
+                      hostile.deep_nesting(500), hostile.giant_header_line(), mail(4)])
+    setup = write_config(tmp_path, [Account(INQUIRY, user, folders=["INBOX"])])
+    child = mailroom(setup, "sync", "--once")
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert "Traceback" not in err
+    assert out.startswith(f"{INQUIRY}: INBOX 8 new (8 fetched, 0 already archived, 4 stored with defects)"), out
+    assert query(setup.archive, "SELECT last_uid FROM sync_state") == [(8,)]
+    assert query(setup.archive, "SELECT count(*) FROM messages") == [(8,)]
+    rows = dict(query(setup.archive, "SELECT message_id, defects FROM messages WHERE message_id LIKE '%evil%'"))
+    assert "RecursionError" in rows["deep-3000@evil.example"] and "References" in rows["refs-100000@evil.example"]
+
+    again = mailroom(setup, "sync", "--once", "--json")
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+    assert json.loads(out)["mailboxes"][0]["new"] == 0
+
+    services = services_for(setup, monkeypatch)
+    stop, thread = run_watcher(Watcher(services, use_idle=False, poll_interval=0.1))
+    try:
+        user.append_many([hostile.self_rfc822(3000), mail(5)])
+        wait_for(lambda: query(setup.archive, "SELECT count(*) FROM messages") == [(10,)], timeout=20,
+                 what="the watcher archiving after hostile mail")
+    finally:
+        stop_watcher(stop, thread)
+    assert query(setup.archive, "SELECT last_uid FROM sync_state") == [(10,)]
+
+
+def with_admin(setup: SyncSetup) -> SyncSetup:
+    with setup.config.open("a", encoding="utf-8") as config:
+        config.write(f'\n[[people]]\nid = "boss"\nname = "Boss"\nemail = "boss@{DOMAIN}"\nrole = "admin"\n')
+    return setup
+
+
+def test_a_watcher_failing_the_same_way_alerts_the_admins_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    from tests.fakes.dovecot import free_port
+
+    down = ImapUser.__new__(ImapUser)  # an account on a port where no server listens
+    down.name, down.password = "nobody", "x"
+    setup = with_admin(write_config(tmp_path, [Account(ORDER, down, folders=["INBOX"], port=free_port())]))
+    services = services_for(setup, monkeypatch)
+    sleeps: list[float] = []
+
+    def sleep(seconds: float, stop: threading.Event) -> None:
+        sleeps.append(seconds)
+        stop.wait(0.01)
+
+    caplog.set_level(logging.WARNING, logger="bot.mail.sync")
+    stop, thread = run_watcher(Watcher(services, backoff=Backoff(initial=0.01, maximum=0.01), sleep=sleep,
+                                       alert_after=3))
+    try:
+        wait_for(lambda: len(sleeps) >= 8, what="eight failures")
+    finally:
+        stop_watcher(stop, thread)
+    alerts = query(setup.archive, "SELECT kind, level, dest_person, reply FROM sla_alerts")
+    assert [(kind, level, person) for kind, level, person, _ in alerts] == [("sync", "failing", "boss")]
+    assert "failed 3 times in a row: connection refused" in json.loads(alerts[0][3])["text"]
+    assert sum("the admins are alerted" in r.getMessage() for r in caplog.records) == 1
+    assert "Traceback" not in caplog.text  # a refused connection is expected trouble: one line each
+
+
+def test_an_unexpected_watcher_error_is_logged_with_its_traceback(user: ImapUser, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    from bot.mail.imap_sync import MailboxSync
+
+    def broken(self: MailboxSync) -> None:
+        raise ZeroDivisionError("a bug in the sync")
+
+    monkeypatch.setattr(MailboxSync, "sync", broken)  # stands in for any bug: not the network, not the mail
+    services = services_for(write_config(tmp_path, [Account(INQUIRY, user, folders=["INBOX"])]), monkeypatch)
+    caplog.set_level(logging.WARNING, logger="bot.mail.sync")
+    sleeps: list[float] = []
+    stop, thread = run_watcher(Watcher(services, sleep=lambda s, e: sleeps.append(s) or e.wait(0.01)))
+    try:
+        wait_for(lambda: len(sleeps) >= 2, what="two failures")
+    finally:
+        stop_watcher(stop, thread)
+    failures = [r for r in caplog.records if "unexpected ZeroDivisionError: a bug in the sync" in r.getMessage()]
+    assert failures and all(r.levelno == logging.WARNING and r.exc_info for r in failures)
+    assert "Traceback" in caplog.text and "a bug in the sync" in caplog.text

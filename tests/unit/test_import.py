@@ -39,7 +39,7 @@ def test_real_corpus_imports_without_loss_and_twice_adds_nothing(tmp_path: Path)
     services = fresh_services(tmp_path)
     files = list(read_messages(source))
     first = import_messages(services.archive, iter(files))
-    assert first.read == len(files) == first.new + first.duplicates
+    assert first.read == len(files) == first.new + first.duplicates and first.skipped == []
     stored = {row[0] for row in services.db.execute("SELECT fingerprint FROM messages")}
     for where, raw in files:
         assert parse_mail(raw).fingerprint in stored, f"lost: {where}"

@@ -12,7 +12,7 @@ from bot.chat.delivery_store import ChatStore
 from bot.chat.router import Router
 from bot.core.config import Config
 from bot.core.errors import MailroomError
-from bot.core.reply import Reply
+from bot.core.reply import Image, Reply
 from bot.services import Services
 from bot.store.db import archive_file, connect
 
@@ -119,3 +119,30 @@ def unsent_target(bot: "ChatBot", platform: str, destination: Any, idempotency_k
     if bot.store.was_sent(platform, idempotency_key):
         return None
     return resolve(bot.services.config, platform, destination.kind, destination.person_id, destination.team_id)
+
+
+MAX_IMAGE_BYTES = 10 << 20
+"""Telegram's photo limit (Slack and WeCom allow as much or more; a WeCom robot image: 2 MiB)."""
+
+
+def image_bytes(image: Image, *, limit: int = MAX_IMAGE_BYTES) -> bytes:
+    """The bytes of a reply's image (a PNG the report wrote beside the archive)."""
+    try:
+        with open(image.path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise UndeliverableError(f"image {image.filename} cannot be read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise UndeliverableError(f"image {image.filename} is larger than {limit >> 20} MiB")
+    return data
+
+
+def text_part_pending(bot: "ChatBot", platform: str, reply: Reply, idempotency_key: str) -> bool:
+    """Whether a reply's text still has to go out. With images, the text and the images are sent (and
+    remembered) apart, so a retry after a failed upload does not post the text again."""
+    return not (reply.images and bot.store.was_sent(platform, f"{idempotency_key}:text"))
+
+
+def text_part_sent(bot: "ChatBot", platform: str, reply: Reply, idempotency_key: str) -> None:
+    if reply.images:
+        bot.store.mark_sent(platform, f"{idempotency_key}:text")

@@ -25,7 +25,15 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.chat.adapters.base import ChatBot, UndeliverableError, unsent_target
+from bot.chat.adapters.base import (
+    ChatBot,
+    Target,
+    UndeliverableError,
+    image_bytes,
+    text_part_pending,
+    text_part_sent,
+    unsent_target,
+)
 from bot.chat.adapters.chunks import pack_lines, wrap_split
 from bot.chat.settings import PlatformSettings, secret
 from bot.core.errors import MailroomError
@@ -391,7 +399,10 @@ class SlackChannel:
         if target is None:
             return
         try:
-            self.client.chat_postMessage(channel=target.id, **render(reply))
+            if text_part_pending(self.bot, PLATFORM, reply, idempotency_key):
+                self.client.chat_postMessage(channel=target.id, **render(reply))
+                text_part_sent(self.bot, PLATFORM, reply, idempotency_key)
+            self.send_images(target, reply)
         except SlackApiError as exc:
             status = exc.response.status_code
             if status == 429 or status >= 500:
@@ -401,3 +412,16 @@ class SlackChannel:
         except (URLError, OSError) as exc:
             raise DeliveryError(f"slack: network error: {exc}", retry_after=None) from None
         self.bot.store.mark_sent(PLATFORM, idempotency_key)
+
+    def send_images(self, target: Target, reply: Reply) -> None:
+        """The reply's images in one files_upload_v2 (a person's: in their direct-message conversation)."""
+        if not reply.images:
+            return
+        channel = target.id
+        if target.kind == "person":
+            channel = self.client.conversations_open(users=target.id)["channel"]["id"]
+        self.client.files_upload_v2(
+            file_uploads=[{"content": image_bytes(i), "filename": i.filename, "title": i.title or i.filename}
+                          for i in reply.images],
+            channel=channel,
+        )

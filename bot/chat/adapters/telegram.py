@@ -21,7 +21,7 @@ from datetime import timedelta
 from html import escape
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
@@ -33,17 +33,26 @@ from telegram.ext import (
     filters,
 )
 
-from bot.chat.adapters.base import ChatBot, UndeliverableError, unsent_target
+from bot.chat.adapters.base import (
+    ChatBot,
+    UndeliverableError,
+    image_bytes,
+    text_part_pending,
+    text_part_sent,
+    unsent_target,
+)
 from bot.chat.adapters.chunks import pack_lines, wrap_split
 from bot.chat.settings import PlatformSettings, secret
 from bot.core.errors import MailroomError
-from bot.core.reply import Block, Reply, inert
+from bot.core.reply import Block, Image, Reply, inert
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 MESSAGE_LIMIT = 4096
 CALLBACK_BYTES = 64
+MEDIA_GROUP = 10  # photos per sendMediaGroup
+CAPTION = 1024  # characters of a photo caption
 ALLOWED_UPDATES = ["message", "callback_query"]
 T = TypeVar("T")
 
@@ -319,6 +328,17 @@ class TelegramAdapter:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
 
+    async def send_photos(self, chat_id: int | str, images: list[Image]) -> None:
+        """One image: sendPhoto; several: sendMediaGroup (an album of up to ten, each with its caption)."""
+        for start in range(0, len(images), MEDIA_GROUP):
+            group = images[start:start + MEDIA_GROUP]
+            if len(group) == 1:
+                await self.app.bot.send_photo(chat_id, image_bytes(group[0]), caption=group[0].title[:CAPTION],
+                                              filename=group[0].filename)
+            else:
+                await self.app.bot.send_media_group(chat_id, [
+                    InputMediaPhoto(image_bytes(i), caption=i.title[:CAPTION], filename=i.filename) for i in group])
+
 
 # ── alerts ──────────────────────────────────────────────────────────────────────────────────
 def _seconds(value: int | timedelta) -> float:
@@ -340,9 +360,13 @@ class TelegramChannel:
         target = unsent_target(self.bot, PLATFORM, destination, idempotency_key)
         if target is None:
             return
+        chat = int(target.id) if target.id.lstrip("-").isdigit() else target.id
         try:
-            self.adapter.call(self.adapter.deliver(int(target.id) if target.id.lstrip("-").isdigit() else target.id,
-                                                   reply))
+            if text_part_pending(self.bot, PLATFORM, reply, idempotency_key):
+                self.adapter.call(self.adapter.deliver(chat, reply))
+                text_part_sent(self.bot, PLATFORM, reply, idempotency_key)
+            if reply.images:
+                self.adapter.call(self.adapter.send_photos(chat, reply.images))
         except RetryAfter as exc:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

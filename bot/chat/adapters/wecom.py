@@ -11,12 +11,15 @@ an errcode ≠ 0 is an error even with HTTP 200. Team alerts go to a group robot
 message per 3 s per robot (WeCom allows 20 a minute; beyond that it answers errcode 130101).
 """
 
+import base64
+import hashlib
 import json
 import logging
 import os
 import re
 import threading
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -25,7 +28,15 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
-from bot.chat.adapters.base import ChatBot, UndeliverableError, unsent_target
+from bot.chat.adapters.base import (
+    ChatBot,
+    Target,
+    UndeliverableError,
+    image_bytes,
+    text_part_pending,
+    text_part_sent,
+    unsent_target,
+)
 from bot.chat.adapters.chunks import pack_lines, wrap_split
 from bot.chat.adapters.wecom_crypto import WecomCrypto, WecomCryptoError
 from bot.chat.settings import PlatformSettings, secret
@@ -37,6 +48,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "wecom"
 APP_MARKDOWN_BYTES = 2048
 ROBOT_MARKDOWN_BYTES = 4096
+ROBOT_IMAGE_BYTES = 2 << 20  # a group robot's image, before base64
 MAX_CARD_BUTTONS = 6
 CARD_KEY_BYTES = 1024
 TOKEN_ERRORS = {40001, 40014, 42001}
@@ -235,6 +247,32 @@ class WecomApi:
         self.call("message/send", {"touser": touser, "msgtype": "template_card", "agentid": self.agent_id,
                                    "template_card": card})
 
+    def upload_image(self, data: bytes, filename: str) -> str:
+        """media/upload?type=image (multipart, field `media`): the temporary media id of an image."""
+        boundary = f"mailroom{uuid.uuid4().hex}"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"{filename}\"; "
+                f"filelength={len(data)}\r\nContent-Type: image/png\r\n\r\n").encode() + data + \
+            f"\r\n--{boundary}--\r\n".encode()
+        for attempt in (1, 2):
+            query = urlencode({"access_token": self.token(), "type": "image"})
+            request = Request(f"{self.base_url}/cgi-bin/media/upload?{query}", data=body, method="POST",
+                              headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+            with urlopen(request, timeout=self.timeout) as response:
+                answer = json.loads(response.read().decode("utf-8"))
+            code = int(answer.get("errcode", 0)) if isinstance(answer, dict) else -1
+            if code in TOKEN_ERRORS and attempt == 1:
+                with self._lock:
+                    self._token = None
+                continue
+            if code != 0 or not answer.get("media_id"):
+                raise WecomApiError(code or -1, str(answer.get("errmsg", "no media_id")))
+            return str(answer["media_id"])
+        raise AssertionError("unreachable")
+
+    def send_image(self, touser: str, media_id: str) -> None:
+        self.call("message/send", {"touser": touser, "msgtype": "image", "agentid": self.agent_id,
+                                   "image": {"media_id": media_id}})
+
     def send_group_markdown(self, chat_id: str, content: str) -> None:
         self.call("appchat/send", {"chatid": chat_id, "msgtype": "markdown", "markdown": {"content": content}})
 
@@ -263,6 +301,21 @@ class RobotSender:
             self._next[key] = self.monotonic() + self.interval
             _http_json(f"{self.base_url}/cgi-bin/webhook/send?{urlencode({'key': key})}",
                        {"msgtype": "markdown", "markdown": {"content": content}}, self.timeout)
+
+    def send_image(self, key: str, data: bytes) -> None:
+        """A group robot's image message: the PNG as base64 with its MD5 (at most 2 MiB), paced like text."""
+        if not key:
+            raise UndeliverableError("no group robot key")
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            wait = self._next.get(key, 0.0) - self.monotonic()
+            if wait > 0:
+                self.sleep(wait)
+            self._next[key] = self.monotonic() + self.interval
+            _http_json(f"{self.base_url}/cgi-bin/webhook/send?{urlencode({'key': key})}",
+                       {"msgtype": "image", "image": {"base64": base64.b64encode(data).decode("ascii"),
+                                                      "md5": hashlib.md5(data).hexdigest()}}, self.timeout)
 
 
 # ── the callback ────────────────────────────────────────────────────────────────────────────
@@ -340,17 +393,21 @@ class WecomChannel:
         if target is None:
             return
         try:
+            text = text_part_pending(self.bot, PLATFORM, reply, idempotency_key)
             if target.kind == "person":
-                self.adapter.deliver(target.id, reply)
+                if text:
+                    self.adapter.deliver(target.id, reply)
             elif target.robot_key_env:
                 key = self.environ.get(target.robot_key_env)
                 if not key:
                     raise UndeliverableError(f"environment variable {target.robot_key_env} (group robot key) is not set")
-                for chunk in render(reply, limit=ROBOT_MARKDOWN_BYTES):
+                for chunk in render(reply, limit=ROBOT_MARKDOWN_BYTES) if text else []:
                     self.robots.send_markdown(key, chunk)
             else:
-                for chunk in render(reply):
+                for chunk in render(reply) if text else []:
                     self.adapter.api.send_group_markdown(target.id, chunk)
+            text_part_sent(self.bot, PLATFORM, reply, idempotency_key)
+            self.send_images(target, reply, idempotency_key)
         except WecomApiError as exc:
             if exc.errcode in RETRY_LATER:
                 raise DeliveryError(f"wecom: {exc}", retry_after=RETRY_LATER[exc.errcode]) from None
@@ -360,3 +417,20 @@ class WecomChannel:
         except (URLError, OSError) as exc:
             raise DeliveryError(f"wecom: network error: {exc}", retry_after=None) from None
         self.bot.store.mark_sent(PLATFORM, idempotency_key)
+
+    def send_images(self, target: Target, reply: Reply, idempotency_key: str) -> None:
+        """Each image once (remembered one by one: the robot is paced, an album may be cut short): an app
+        image message after a media upload, or a group robot's image message (base64 and MD5)."""
+        for n, image in enumerate(reply.images):
+            part = f"{idempotency_key}:image:{n}"
+            if self.bot.store.was_sent(PLATFORM, part):
+                continue
+            if target.kind == "person":
+                self.adapter.api.send_image(target.id, self.adapter.api.upload_image(image_bytes(image), image.filename))
+            elif target.robot_key_env:
+                self.robots.send_image(self.environ.get(target.robot_key_env) or "",
+                                       image_bytes(image, limit=ROBOT_IMAGE_BYTES))
+            else:
+                media = self.adapter.api.upload_image(image_bytes(image), image.filename)
+                self.adapter.api.call("appchat/send", {"chatid": target.id, "msgtype": "image", "image": {"media_id": media}})
+            self.bot.store.mark_sent(PLATFORM, part)

@@ -1,0 +1,1 @@
+"""Reports for managers: figures over a period, charts, the weekly report, the dashboard."""
