@@ -48,9 +48,13 @@ def _until_signal(stop: threading.Event) -> None:
 
 
 def web_apps(app: Any) -> dict[str, Any]:
-    """More WSGI apps for `mailroom serve` / `run`, by path prefix: the hook for the read-only dashboard
-    (`{"/dashboard/": dashboard_app}`); each is served behind the same limits as the chat routes."""
-    return {}
+    """More WSGI apps for `mailroom serve` / `run`, by path prefix, served behind the same limits as the
+    chat routes: the read-only dashboard under /dashboard/ (bot/report/dashboard.py), on a connection of
+    its own."""
+    from bot.report.dashboard import make_app
+    from bot.services import Services
+
+    return {"/dashboard/": make_app(Services(app.config, app.services.clock))}
 
 
 @click.command("serve")

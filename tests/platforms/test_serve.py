@@ -149,6 +149,9 @@ def test_serve_answers_each_platform_and_rejects_forgeries(demo_dir: Path, fakes
         assert http("POST", f"{base}/wecom/callback?{forged_query}", body_xml)[0] == 403
 
         assert http("GET", f"{base}/nowhere")[0] == 404
+        # the read-only dashboard is mounted under /dashboard/: without a session it asks for a sign-in link
+        status, page = http("GET", f"{base}/dashboard/")
+        assert status in (401, 403) and b"/dashboard" in page, (status, page[:200])
         # nothing the forged requests asked for was done
         assert fakes.slack.to("/respond/forged") == []
         assert len(fakes.telegram.to("/sendMessage")) == 1
