@@ -9,6 +9,7 @@ from bot.core.config import Config
 from bot.core.directory import Directory
 from bot.core.errors import ConfigError
 from bot.doctor.model import Check, fail, ok, warn
+from bot.store.audit import audit_key_status
 
 AREA_AUDIT = "audit"
 AREA_ARCHIVE = "archive"
@@ -29,6 +30,12 @@ def audit_checks(config: Config, directory: Directory, audit: Any) -> Iterator[C
                    "kept anywhere management can review them",
                    f'add [[mailboxes]] address = "audit@{domain}" role = "audit"')
     yield from _complaint_cc(config, directory, audit_boxes)
+    status, line = audit_key_status()
+    if status == "ok":
+        yield ok(AREA_AUDIT, "audit key", line)
+    else:
+        yield warn(AREA_AUDIT, "audit key", line,
+                   "set MAILROOM_AUDIT_KEY (e.g. `openssl rand -hex 32`) in every process's environment")
     if audit is None:
         return
     problem = audit.verify()

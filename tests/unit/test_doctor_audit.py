@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from bot.core.config import load_config
 from bot.core.directory import Directory
 from bot.doctor.archive import archive_checks, audit_checks, longest_gap
@@ -16,15 +18,23 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def test_demo_audit_is_in_order(demo_services: Services) -> None:
+def test_demo_audit_is_in_order(demo_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILROOM_AUDIT_KEY", "k" * 32)
     with write_transaction(demo_services.db):
         demo_services.audit.record("zhou", "/owner", {"customer": "Acme"}, "ok")
     checks = list(audit_checks(demo_services.config, demo_services.directory, demo_services.audit))
     assert [(c.name, c.status, c.detail) for c in checks] == [
         ("audit mailbox", "ok", "audit@hengda-valves.com"),
         ("complaint conclusions", "ok", "must CC audit@hengda-valves.com ([rules.cc.milestones])"),
+        ("audit key", "ok", "MAILROOM_AUDIT_KEY is set: audit entries are chained with HMAC-SHA256"),
         ("audit log", "ok", "hash chain intact (1 entries)"),
     ]
+
+
+def test_a_missing_audit_key_is_a_warning(demo_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MAILROOM_AUDIT_KEY", raising=False)
+    checks = {c.name: c for c in audit_checks(demo_services.config, demo_services.directory, demo_services.audit)}
+    assert checks["audit key"].status == "warn" and "MAILROOM_AUDIT_KEY is not set" in checks["audit key"].detail
 
 
 def test_a_tampered_audit_log_fails(demo_services: Services) -> None:
