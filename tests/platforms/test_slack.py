@@ -114,15 +114,17 @@ def test_button_press_runs_its_command_as_the_presser(slack: SlackRig) -> None:
     assert call.json["replace_original"] is False
 
 
-def test_mention_in_plain_language_answers_in_thread(slack: SlackRig) -> None:
+def test_mention_in_a_channel_answers_the_asker_alone_in_thread(slack: SlackRig) -> None:
+    """The answer carries what the asker may read, so the channel does not see it: an ephemeral message."""
     body = app_mention("<@U0BOT> who owns acme?", user="U0LI")
     status, _ = slack.post(body, slack_headers(SECRET, body, content_type="application/json"))
     assert status == 200
-    (call,) = slack.api.wait_for("/chat.postMessage")
+    (call,) = slack.api.wait_for("/chat.postEphemeral")
     sent = call.payload()
-    assert sent["channel"] == "C0SALES"
-    assert sent["thread_ts"] == "1700000000.000300"
+    assert (sent["channel"], sent["user"], sent["thread_ts"]) == ("C0SALES", "U0LI", "1700000000.000300")
     assert "Amy Zhang" in sent["text"]
+    slack.drain()
+    assert slack.api.to("/chat.postMessage") == []
 
 
 def test_event_retry_is_acted_on_once(slack: SlackRig) -> None:
@@ -133,7 +135,7 @@ def test_event_retry_is_acted_on_once(slack: SlackRig) -> None:
              "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     assert slack.post(body, retry)[0] == 200
     slack.drain()
-    assert len(slack.api.to("/chat.postMessage")) == 1
+    assert len(slack.api.to("/chat.postEphemeral")) == 1
 
 
 @pytest.mark.parametrize("case", ["wrong secret", "stale", "tampered", "unsigned"])
@@ -248,7 +250,7 @@ def test_socket_mode_command_and_event_retry(demo_services: Services) -> None:
             socket_mode.push({"envelope_id": f"env-ev-{attempt}", "type": "events_api", "payload": event,
                               "accepts_response_payload": False, "retry_attempt": attempt,
                               "retry_reason": "timeout" if attempt else ""})
-        api.wait_for("/chat.postMessage")
+        api.wait_for("/chat.postEphemeral")
         deadline = time.monotonic() + 10
         while len(socket_mode.acks) < 3 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -257,4 +259,4 @@ def test_socket_mode_command_and_event_retry(demo_services: Services) -> None:
         platforms.stop()
         socket_mode.stop()
         api.stop()
-    assert len(api.to("/chat.postMessage")) == 1  # the retried event was acted on once
+    assert len(api.to("/chat.postEphemeral")) == 1  # the retried event was acted on once

@@ -81,9 +81,10 @@ def test_command_addressed_to_our_bot_in_a_group(telegram: TelegramRig) -> None:
     assert telegram.post(telegram_message("/owner@MailroomBot acme", user=100003, chat=-1001001)) == 200
     assert telegram.post(telegram_message("/owner@OtherBot acme", user=100003, chat=-1001001, update_id=2)) == 200
     assert telegram.post(telegram_message("chatting about acme", user=100003, chat=-1001001, update_id=3)) == 200
-    (sent,) = telegram.sent()
-    assert int(sent["chat_id"]) == -1001001
-    assert "Amy Zhang" in sent["text"]
+    answer, pointer = telegram.sent()
+    assert int(answer["chat_id"]) == 100003 and "Amy Zhang" in answer["text"]  # the asker's private chat
+    assert int(pointer["chat_id"]) == -1001001 and "private chat" in pointer["text"]
+    assert "Amy Zhang" not in pointer["text"]
 
 
 def test_unknown_telegram_user_is_refused_politely(telegram: TelegramRig) -> None:

@@ -300,9 +300,16 @@ class SlackAdapter:
         if event.get("subtype") or (event.get("type") == "message" and event.get("channel_type") != "im"):
             return  # edits, joins, bot posts; channel chatter reaches us only as app_mention
         reply = self._answer(body)
-        if reply is not None:
-            thread = event.get("thread_ts") or (event.get("ts") if event.get("type") == "app_mention" else None)
-            client.chat_postMessage(channel=event["channel"], thread_ts=thread, **render(reply))
+        if reply is None:
+            return
+        if event.get("channel_type") == "im":
+            client.chat_postMessage(channel=event["channel"], **render(reply))
+            return
+        # Asked in a channel: the answer carries what the asker may read, not what everyone there may, so
+        # it is shown to the asker alone (an ephemeral message), in the thread it was asked in.
+        thread = event.get("thread_ts") or event.get("ts")
+        client.chat_postEphemeral(channel=event["channel"], user=event.get("user", ""), thread_ts=thread,
+                                  **render(reply))
 
     # HTTP mode
     def wsgi_app(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:

@@ -47,6 +47,9 @@ from bot.core.errors import MailroomError
 from bot.core.reply import Block, Image, Reply, inert
 
 log = logging.getLogger(__name__)
+PRIVATE_SENT = "I answered you in our private chat (answers about mail are not posted in groups)."
+PRIVATE_FIRST = ("Answers about mail are not posted in groups: open a private chat with @{bot}, "
+                 "press Start, and ask me there.")
 
 PLATFORM = "telegram"
 MESSAGE_LIMIT = 4096
@@ -295,7 +298,19 @@ class TelegramAdapter:
         user, text = parsed
         reply = await asyncio.to_thread(self.bot.answer, PLATFORM, user, text)
         message = update.message
-        await self.deliver(update.effective_chat.id, reply, reply_to=message.message_id if message else None)
+        chat = update.effective_chat
+        if chat.type == "private":
+            await self.deliver(chat.id, reply, reply_to=message.message_id if message else None)
+            return
+        # Asked in a group: the answer carries what the asker may read, not what everyone there may, so it
+        # goes to the asker's private chat; the group only learns where the answer went.
+        try:
+            await self.deliver(user, reply)
+        except TelegramError:
+            await self.app.bot.send_message(chat.id, PRIVATE_FIRST.format(bot=context.bot.username or "me"),
+                                            reply_to_message_id=message.message_id if message else None)
+            return
+        await self.app.bot.send_message(chat.id, PRIVATE_SENT, reply_to_message_id=message.message_id if message else None)
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
