@@ -29,6 +29,8 @@ from pydantic import BaseModel, Field
 from sqlite_utils import Database
 
 from bot.core.config import Config
+from bot.rules.digest import CHECKS as RULE_CHECKS
+from bot.rules.digest import RuleFigures
 from bot.sla.policies import Policies
 from bot.sla.text_rules import DEFAULT_SOLUTION_KEYWORDS, register_functions
 from bot.sla.waiting import first_responses_by
@@ -38,7 +40,6 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 """Open items by how long the customer has waited (wall-clock hours; lower bound inclusive)."""
 WAITING_LONGEST = 10
-RULE_CHECKS = {"milestone_cc": "milestones", "subject_convention": "subjects", "quotation_name": "quotations"}
 
 
 # ── the model ──────────────────────────────────────────────────────────────────────────────────
@@ -95,21 +96,6 @@ class Volume(BaseModel):
     total: int = 0
     by_mailbox: dict[str, int] = {}
     by_country: dict[str, int] = {}  # "" → "unknown"
-
-
-class RuleFigures(BaseModel):
-    milestones: int = 0
-    milestones_ok: int = 0
-    subjects: int = 0
-    subjects_ok: int = 0
-    quotations: int = 0
-    quotations_ok: int = 0
-    collisions: int = 0
-    pool_moves: int = 0
-
-    def share(self, name: str) -> float | None:
-        total = getattr(self, name)
-        return round(getattr(self, f"{name}_ok") / total, 4) if total else None
 
 
 class HandoverRow(BaseModel):

@@ -6,10 +6,11 @@ The SLA digest (bot/sla/digest.py) has no extension hook, so these figures are t
 manager) and `mailroom rules digest`. Figures only, no subjects or customers: safe for a team channel.
 """
 
-from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
 
 from bot.core.clock import iso
 from bot.core.reply import Reply, context, fields, heading
@@ -24,8 +25,11 @@ WINDOW_DAYS = 7
 CHECKS = {"milestone_cc": "milestones", "subject_convention": "subjects", "quotation_name": "quotations"}
 
 
-@dataclass
-class Figures:
+class RuleFigures(BaseModel):
+    """How one person (or team) kept the guide's rules: checks passed of checks made, collisions, pool moves.
+
+    The one model for these counts: the rules digest and the managers' report (bot/report/) both use it."""
+
     milestones: int = 0
     milestones_ok: int = 0
     subjects: int = 0
@@ -35,30 +39,34 @@ class Figures:
     collisions: int = 0
     pool_moves: int = 0
 
-    def add(self, other: "Figures") -> None:
-        for key, value in asdict(other).items():
+    def add(self, other: "RuleFigures") -> None:
+        for key, value in other.model_dump().items():
             setattr(self, key, getattr(self, key) + value)
 
     @property
     def empty(self) -> bool:
-        return not any(asdict(self).values())
+        return not any(self.model_dump().values())
+
+    def share(self, name: str) -> float | None:
+        """`name`_ok / `name` (milestones, subjects, quotations), None when nothing was checked."""
+        total = getattr(self, name)
+        return round(getattr(self, f"{name}_ok") / total, 4) if total else None
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = asdict(self)
+        out: dict[str, Any] = self.model_dump()
         for name in ("milestones", "subjects", "quotations"):
-            total = out[name]
-            out[f"{name}_share"] = round(out[f"{name}_ok"] / total, 4) if total else None
+            out[f"{name}_share"] = self.share(name)
         return out
 
 
-def person_figures(services: "Services", now: datetime, days: int = WINDOW_DAYS) -> dict[str, Figures]:
+def person_figures(services: "Services", now: datetime, days: int = WINDOW_DAYS) -> dict[str, RuleFigures]:
     db = services.db
     since = iso(now - timedelta(days=days))
     until = iso(now)
-    found: dict[str, Figures] = {}
+    found: dict[str, RuleFigures] = {}
 
-    def of(person_id: str) -> Figures:
-        return found.setdefault(person_id, Figures())
+    def of(person_id: str) -> RuleFigures:
+        return found.setdefault(person_id, RuleFigures())
 
     for person_id, rule, total, ok in db.execute(
         "SELECT person_id, rule, count(*), sum(ok) FROM rule_checks WHERE person_id IS NOT NULL AND at >= ? AND at <= ? "
@@ -90,7 +98,7 @@ def digest_data(services: "Services", now: datetime, days: int = WINDOW_DAYS) ->
         "SELECT person_id, expected FROM rule_violations WHERE rule = 'collision' AND at >= ? AND at <= ?",
         [iso(now - timedelta(days=days)), iso(now)]).fetchall()
     for team in services.config.teams:
-        total = Figures()
+        total = RuleFigures()
         members = {p.id for p in directory.members_of(team.id)}
         for person_id, figures in people.items():
             if person_id in members:
