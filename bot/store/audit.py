@@ -84,6 +84,10 @@ def anchor_path(db: Database, environ: Mapping[str, str] | None = None) -> Path 
     return Path(path + ".audit-anchors") if path else None
 
 
+ANCHOR_TAIL_BYTES = 4096
+"""Enough for the last line of the anchor file (one anchor is about 120 bytes)."""
+
+
 @dataclass(frozen=True)
 class Anchor:
     entry: int
@@ -94,20 +98,32 @@ class Anchor:
         return json.dumps({"entry": self.entry, "hash": self.hash, "at": self.at}, separators=(",", ":"))
 
 
+def _parse_anchor(line: str) -> Anchor:
+    try:
+        data = json.loads(line)
+        return Anchor(int(data["entry"]), str(data["hash"]), str(data.get("at", "")))
+    except (ValueError, KeyError, TypeError):
+        return Anchor(-1, line[:80], "")
+
+
 def read_anchors(path: Path | None) -> list[Anchor]:
     """The anchors of the file, oldest first; an unreadable line is kept as entry -1 (reported by verify)."""
     if path is None or not path.exists():
         return []
-    anchors = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            anchors.append(Anchor(int(data["entry"]), str(data["hash"]), str(data.get("at", ""))))
-        except (ValueError, KeyError, TypeError):
-            anchors.append(Anchor(-1, line[:80], ""))
-    return anchors
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return [_parse_anchor(line) for line in text.splitlines() if line.strip()]
+
+
+def last_anchor(path: Path) -> Anchor | None:
+    """The newest anchor, read from the file's tail: the scheduler asks every round, the file only grows."""
+    if not path.exists():
+        return None
+    with open(path, "rb") as file:
+        file.seek(0, os.SEEK_END)
+        file.seek(max(0, file.tell() - ANCHOR_TAIL_BYTES))
+        tail = file.read().decode("utf-8", errors="replace")
+    lines = [line for line in tail.splitlines() if line.strip()]
+    return _parse_anchor(lines[-1]) if lines else None
 
 
 class AuditLog:
@@ -155,8 +171,8 @@ class AuditLog:
         head = self.head()
         if path is None or head is None:
             return None
-        anchors = read_anchors(path)
-        if anchors and (anchors[-1].entry, anchors[-1].hash) == head:
+        newest = last_anchor(path)
+        if newest is not None and (newest.entry, newest.hash) == head:
             return None
         anchor = Anchor(head[0], head[1], iso(now or self.clock.now()))
         path.parent.mkdir(parents=True, exist_ok=True)

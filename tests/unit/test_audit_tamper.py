@@ -168,3 +168,12 @@ def test_mailroom_audit_verify_names_each_tamper(demo_dir: Path, tamper: str) ->
     # the anchor alone (no key in the environment) catches it as well
     del env["MAILROOM_AUDIT_KEY"]
     assert cli(demo_dir, "audit", "verify", env=env).returncode == 1
+
+
+def test_the_newest_anchor_is_read_from_the_tail_of_a_long_file(tmp_path: Path) -> None:
+    from bot.store.audit import Anchor, last_anchor, read_anchors
+
+    path = tmp_path / "anchors"
+    path.write_text("".join(Anchor(n, f"{n:064x}", "2026-12-03T00:00:00Z").line() + "\n" for n in range(1, 5001)))
+    assert last_anchor(path) == read_anchors(path)[-1] == Anchor(5000, f"{5000:064x}", "2026-12-03T00:00:00Z")
+    assert last_anchor(tmp_path / "missing") is None
