@@ -52,9 +52,9 @@ BUTTON_VALUE_CHARS = 2000
 TEXT_CHARS = 40000
 MAX_REQUEST_AGE = 300
 ACK_EMPTY = ("block_actions", "event_callback")
+"""Request types our ack listeners answer with an empty 200: acked before Bolt sees them."""
 YIELD_TO_ACKS = 0.5
 """Seconds a command may wait for queued HTTP requests to be acked before it starts."""
-"""Request types our ack listeners answer with an empty 200: acked before Bolt sees them."""
 
 
 # ── rendering ───────────────────────────────────────────────────────────────────────────────
