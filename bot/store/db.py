@@ -58,8 +58,8 @@ def write_transaction(db: Database) -> Iterator[None]:
         if depth:
             yield
             return
-        if conn.in_transaction:  # a write left open outside this helper: finish it before ours begins
-            conn.commit()
+        if conn.in_transaction:
+            raise RuntimeError("a write is open outside write_transaction(db): every write must go through it")
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield

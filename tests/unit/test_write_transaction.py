@@ -1,0 +1,46 @@
+"""`write_transaction`: the one way to write (BEGIN IMMEDIATE, nested calls join, any error rolls back)."""
+
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from bot.store.db import connect, in_write_transaction, write_transaction
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    db = connect(tmp_path / "archive.sqlite")
+    db.execute("CREATE TABLE notes (text TEXT)")
+    return db
+
+
+def texts(db: Database) -> list[str]:
+    return [row[0] for row in db.execute("SELECT text FROM notes ORDER BY rowid")]
+
+
+def test_a_nested_call_joins_the_outer_transaction(db: Database) -> None:
+    with write_transaction(db):
+        db.execute("INSERT INTO notes VALUES ('outer')")
+        with write_transaction(db):
+            db.execute("INSERT INTO notes VALUES ('inner')")
+        assert in_write_transaction(db)
+    assert not in_write_transaction(db)
+    assert texts(db) == ["outer", "inner"]
+
+
+def test_an_error_anywhere_inside_rolls_the_whole_write_back(db: Database) -> None:
+    with pytest.raises(ValueError), write_transaction(db):
+        db.execute("INSERT INTO notes VALUES ('outer')")
+        with write_transaction(db):
+            db.execute("INSERT INTO notes VALUES ('inner')")
+            raise ValueError("boom")
+    assert texts(db) == []
+
+
+def test_a_write_left_open_outside_the_helper_is_refused_not_committed(db: Database) -> None:
+    db.conn.execute("INSERT INTO notes VALUES ('stray')")  # sqlite3 opens an implicit transaction here
+    with pytest.raises(RuntimeError, match="outside write_transaction"), write_transaction(db):
+        db.execute("INSERT INTO notes VALUES ('ours')")
+    db.conn.rollback()
+    assert texts(db) == []
