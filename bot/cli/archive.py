@@ -40,7 +40,7 @@ def import_(app: AppContext, path: str, mailbox: str | None, folder: str, worker
     source = Path(path)
     total = count_messages(source)
     workers = workers or default_workers(total)
-    messages = read_messages(source, deferred=workers > 1)
+    messages = read_messages(source, deferred=workers > 1, max_bytes=services.config.limits.message_bytes)
     if sys.stderr.isatty() and total and total > 50:
         with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
             summary = import_messages(services.archive, messages, mailbox=mailbox, folder=folder,

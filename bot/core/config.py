@@ -91,6 +91,8 @@ class ArchiveSettings(Strict):
 class Limits(Strict):
     """[limits]: what one message may cost. Anything cut is recorded as a defect of that message."""
 
+    message_bytes: int = Field(100 << 20, ge=1 << 20)
+    """Bytes of one message read (100 MiB); past them, attachment data is not read (the size is kept)."""
     mime_depth: int = Field(50, ge=1, le=500)
     """MIME nesting levels read (multiparts and message/rfc822 inside each other)."""
     mime_parts: int = Field(1000, ge=1)

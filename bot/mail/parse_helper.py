@@ -36,10 +36,11 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import BinaryIO, TypeVar
 
+from bot.core.config import Limits
 from bot.core.errors import MailroomError
-from bot.mail.parse import ParsedMail, degraded_mail
+from bot.mail.parse import LIMITS, ParsedMail, degraded_mail
 from bot.mail.prepare import MailPreparer, NotMail
-from bot.mail.sources import Raw
+from bot.mail.sources import Raw, bounded
 
 log = logging.getLogger(__name__)
 _LENGTH = struct.Struct("!Q")
@@ -173,18 +174,20 @@ def _one_by_one(raws: Raws, preparer: MailPreparer, name: str) -> tuple[Parsed, 
                     if attempt == 2:
                         in_a_row += 1
                         broken = in_a_row >= QUARANTINES_IN_A_ROW
-                        parsed.append((key, quarantined(raw, str(exc))))
+                        parsed.append((key, quarantined(raw, str(exc), preparer.limits)))
     finally:
         if solo is not None:
             solo.close()
     return parsed, broken
 
 
-def quarantined(raw: Raw, reason: str) -> ParsedMail:
+def quarantined(raw: Raw, reason: str, limits: Limits = LIMITS) -> ParsedMail:
     """A message that crashed the parse helper twice: its header block, read line by line, and the crash."""
-    data = raw if isinstance(raw, bytes) else raw.read()
-    log.warning("quarantined a message of %d bytes that crashed the parse helper twice (%s)", len(data), reason)
-    return degraded_mail(data, f"it crashed the parse helper twice ({reason}); quarantined")
+    data, size = bounded(raw, limits.message_bytes)
+    log.warning("quarantined a message of %d bytes that crashed the parse helper twice (%s)", size, reason)
+    mail = degraded_mail(data, f"it crashed the parse helper twice ({reason}); quarantined", limits)
+    mail.size = size
+    return mail
 
 
 def _start(preparer: MailPreparer, name: str) -> "ParseHelper | None":

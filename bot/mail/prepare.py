@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.core.config import Limits
 from bot.mail.parse import LIMITS, ParsedMail, parse_mail
-from bot.mail.sources import Raw
+from bot.mail.sources import Raw, bounded
 
 Extra = Callable[[ParsedMail], None]
 """A picklable step that stores its result in `ParsedMail.prepared`."""
@@ -82,10 +82,14 @@ class MailPreparer:
         self.sniff = sniff
 
     def __call__(self, raw: Raw) -> ParsedMail | NotMail:
-        data = raw if isinstance(raw, bytes) else raw.read()
+        data, size = bounded(raw, self.limits.message_bytes)
         if self.sniff and (reason := not_mail(data)) is not None:
             return NotMail(reason)
         mail = parse_mail(data, self.limits)
+        if size > len(data):
+            mail.size = size
+            mail.defects.append(f"message cut: only its first {len(data):,} of {size:,} bytes were read "
+                                "([limits] message_bytes)")
         for extra in self.extras:
             try:
                 extra(mail)

@@ -18,21 +18,44 @@ our own archive and config, files being written, data and source files that sit 
 is not mail is skipped and named (bot.mail.prepare.not_mail)."""
 
 
+class MessageHead(NamedTuple):
+    """The first bytes of a message too large to read whole, and its whole size."""
+
+    data: bytes
+    size: int
+
+
 class MessageFile(NamedTuple):
     """A message still on disk, read where it is parsed: a large import's parse helper reads the files,
     so the archive's writer process spends no time on them."""
 
     path: str
 
-    def read(self) -> bytes:
+    def read(self, limit: int | None = None) -> bytes | MessageHead:
+        """The file's bytes; with `limit`, a file larger than it comes back as its first `limit` bytes and
+        its size, so a 2 GB file costs `limit` bytes of memory, never its size."""
         try:
             with open(self.path, "rb") as handle:
-                return handle.read()
+                if limit is None:
+                    return handle.read()
+                size = os.fstat(handle.fileno()).st_size
+                data = handle.read(limit)
+                return MessageHead(data, size) if size > len(data) else data
         except OSError as exc:
             raise MailroomError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
 
 
-Raw = bytes | MessageFile
+Raw = bytes | MessageFile | MessageHead
+
+
+def bounded(raw: Raw, limit: int) -> tuple[bytes, int]:
+    """At most `limit` bytes of a message, and its whole size. A message's header and text come first
+    and its attachments after, so what is cut is attachment data, which the archive never keeps."""
+    if isinstance(raw, MessageFile):
+        raw = raw.read(limit)
+    if isinstance(raw, MessageHead):
+        return raw.data[:limit], raw.size
+    return (raw if len(raw) <= limit else raw[:limit]), len(raw)
 
 
 def is_maildir(path: Path) -> bool:
@@ -53,9 +76,11 @@ def count_messages(path: Path) -> int | None:
     return None if is_mbox(path) else 1
 
 
-def read_messages(path: str | os.PathLike[str], *, deferred: bool = False) -> Iterator[tuple[str, Raw]]:
+def read_messages(path: str | os.PathLike[str], *, deferred: bool = False,
+                  max_bytes: int | None = None) -> Iterator[tuple[str, Raw]]:
     """Yield (where, raw bytes) for every message under `path`, in a stable order. With `deferred`,
-    files of a folder come as MessageFile, to be read by whoever parses them."""
+    files of a folder come as MessageFile, to be read by whoever parses them. With `max_bytes`, a file
+    larger than it is read only that far (a MessageHead)."""
     path = Path(path)
     if not path.exists():
         raise MailroomError(f"{path}: no such file or folder")
@@ -66,11 +91,11 @@ def read_messages(path: str | os.PathLike[str], *, deferred: bool = False) -> It
             if plain_folder and is_mbox(file):  # an mbox saved among .eml files (Thunderbird's "Inbox")
                 yield from _mbox_messages(file)
             else:
-                yield where, MessageFile(where) if deferred else MessageFile(where).read()
+                yield where, MessageFile(where) if deferred else MessageFile(where).read(max_bytes)
     elif is_mbox(path):
         yield from _mbox_messages(path)
     else:
-        yield str(path), path.read_bytes()
+        yield str(path), MessageFile(str(path)).read(max_bytes)
 
 
 def _mbox_messages(path: Path) -> Iterator[tuple[str, bytes]]:

@@ -80,3 +80,30 @@ def test_first_import_reports_what_was_stored_with_defects(tmp_path: Path) -> No
     assert code == 0, stderr
     assert stdout.startswith("3 read: 2 new, 0 duplicates, 1 stored with defects; skipped 1 file that is not "
                              f"mail: {folder / 'empty'} (an empty file)"), stdout
+
+
+def test_a_2_gib_message_is_read_only_to_the_byte_limit_and_stored_with_its_size(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "bot", "init"], cwd=tmp_path, check=True, capture_output=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    with open(tmp_path / "mailroom.toml", "a", encoding="utf-8") as config:
+        config.write("\n[limits]\nmessage_bytes = 4194304\n")
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "ok.eml").write_bytes(normal_mail(1))
+    huge = folder / "huge.eml"
+    with open(huge, "wb") as file:  # sparse: 2 GiB on paper, a few blocks on disk
+        file.write(normal_mail(2).replace(b"Please quote", b"Attachment follows. Please quote"))
+        file.truncate(2 << 30)
+    for workers in ("1", "2"):
+        code, seconds, rss_mb, stdout, stderr = import_measured(tmp_path, folder, "--workers", workers)
+        print(f"workers={workers}: {seconds:.2f} s, peak RSS {rss_mb:.0f} MB")
+        assert code == 0, stderr
+        assert seconds < SECONDS and rss_mb < MEGABYTES, (seconds, rss_mb)
+    db = sqlite3.connect(tmp_path / "mailroom.db")
+    size, defects, body = db.execute(
+        "SELECT size, defects, body FROM messages WHERE message_id = 'normal-2@acme-trading.de'").fetchone()
+    assert size == 2 << 30
+    assert "message cut: only its first 4,194,304 of 2,147,483,648 bytes were read ([limits] message_bytes)" \
+        in json.loads(defects)
+    assert body.startswith("Attachment follows. Please quote 2 valves.")
+    assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 2

@@ -12,7 +12,7 @@ import pytest
 from bot.core.config import Limits
 from bot.mail.html_text import html_to_text
 from bot.mail.importer import import_messages
-from bot.mail.parse import decode_header, degraded_mail, parse_mail
+from bot.mail.parse import ParsedMail, decode_header, degraded_mail, parse_mail
 from bot.mail.parse_helper import parsed_batches
 from bot.mail.prepare import MailPreparer, NotMail, not_mail
 from bot.mail.sources import read_messages
@@ -125,6 +125,19 @@ def test_bounds_come_from_the_config() -> None:
     assert len(parse_mail(hostile.many_parts(40), limits).attachments) == 3
     assert "limit: MIME parts nested deeper than 5 levels not read" in parse_mail(hostile.deep_nesting(20), limits).defects
 
+
+
+def test_a_message_over_the_byte_limit_from_imap_or_mbox_is_parsed_only_to_it() -> None:
+    head = eml("Hans <hans@acme-trading.de>", INQUIRY, "big", msgid="big@acme-trading.de", body="Drawing attached.")
+    raw = head + b"A" * (3 << 20)
+    mail = MailPreparer(limits=Limits(message_bytes=1 << 20))(raw)
+    assert isinstance(mail, ParsedMail)
+    assert (mail.message_id, mail.size) == ("big@acme-trading.de", len(raw))
+    assert mail.body.startswith("Drawing attached.") and len(mail.body) < 1 << 20
+    assert f"message cut: only its first 1,048,576 of {len(raw):,} bytes were read ([limits] message_bytes)" \
+        in mail.defects
+    small = MailPreparer(limits=Limits(message_bytes=1 << 20))(head)
+    assert isinstance(small, ParsedMail) and not any("message cut" in d for d in small.defects)
 
 # ── HTML ─────────────────────────────────────────────────────────────────────────────────────
 
