@@ -2,8 +2,9 @@
 
 `/handover <from> <to> [all | customer …] [--reason TEXT] [--yes]` answers with a preview and a Confirm
 button; `/handover confirm|cancel|undo|show <id>` and `/handover list` follow. The domain rules (rights,
-compare-and-set, undo window, audit) live in bot/handover*.py, the replies in bot/handover/view.py;
-this module parses: people by id, name, chat mention or e-mail, customers fuzzy-matched as in /owner.
+compare-and-set, undo window, audit) live in bot/handover/ (HandoverDesk, HandoverUndo), the replies in
+bot/handover/view.py; this module parses: people by id, name, chat mention or e-mail, customers
+fuzzy-matched as in /owner.
 """
 
 import re
