@@ -16,6 +16,10 @@ from bot.store.db import archive_file, connect
 
 if TYPE_CHECKING:  # built on first use: a command that needs none of them never imports them
     from bot.customers.matching import CustomerIndexCache
+    from bot.handover.alerts import HandoverAlerts
+    from bot.handover.brief import HandoverBriefs
+    from bot.handover.service import HandoverDesk
+    from bot.handover.undo import HandoverUndo
     from bot.mail.visibility import Visibility
     from bot.rules.engine import RulesEngine
     from bot.search.service import SearchService
@@ -89,3 +93,33 @@ class Services:
     def indexers(self) -> list:
         """Functions that index each committed batch of new messages (search, categories, …)."""
         return [self.search.index.index_new, self.rules.index_new]
+
+    # ── handover ──
+    @cached_property
+    def handover_alerts(self) -> "HandoverAlerts":
+        """A handover's unsent SLA alerts, routed again with the SLA engine's own router and alert text."""
+        from bot.handover.alerts import HandoverAlerts
+        from bot.sla.alerts import Router, alert_reply
+
+        return HandoverAlerts(self.db, self.directory, router_for=lambda now: Router(self, now),
+                              render_alert=lambda item, level, now, route: alert_reply(self, item, level, now, route))
+
+    @cached_property
+    def handover_briefs(self) -> "HandoverBriefs":
+        from bot.handover.brief import HandoverBriefs
+
+        return HandoverBriefs(self.db, self.config, self.directory, self.permissions, self.visibility, self.sla)
+
+    @cached_property
+    def handover(self) -> "HandoverDesk":
+        """Plan, confirm, cancel (/handover)."""
+        from bot.handover.service import HandoverDesk
+
+        return HandoverDesk(self.db, self.directory, self.clock, self.audit, self.sla, self.handover_alerts,
+                            self.handover_briefs)
+
+    @cached_property
+    def handover_undo(self) -> "HandoverUndo":
+        from bot.handover.undo import HandoverUndo
+
+        return HandoverUndo(self.db, self.directory, self.clock, self.audit, self.handover_alerts)

@@ -2,8 +2,9 @@
 
 `/handover <from> <to> [all | customer …] [--reason TEXT] [--yes]` answers with a preview and a Confirm
 button; `/handover confirm|cancel|undo|show <id>` and `/handover list` follow. The domain rules (rights,
-compare-and-set, undo window, audit) live in bot/handover*.py, the replies in bot/handover/view.py;
-this module parses: people by id, name, chat mention or e-mail, customers fuzzy-matched as in /owner.
+compare-and-set, undo window, audit) live in bot/handover/ (HandoverDesk, HandoverUndo), the replies in
+bot/handover/view.py; this module parses: people by id, name, chat mention or e-mail, customers
+fuzzy-matched as in /owner.
 """
 
 import re
@@ -17,9 +18,7 @@ from bot.core.directory import Directory
 from bot.core.errors import CommandError
 from bot.core.reply import Button, Reply, ReplyError, bullets, echo, failure, heading
 from bot.customers.matching import Resolution
-from bot.handover import service as domain
 from bot.handover import view
-from bot.handover.undo import undo
 
 USAGE = ("/handover <from> <to> [all | customer …] [--reason TEXT] [--yes]  ·  "
          "/handover confirm|cancel|undo|show <id>  ·  /handover list")
@@ -40,23 +39,26 @@ def handover(request: Request) -> Reply:
     args = request.args
     if not args:
         raise UsageError("Who hands over to whom? e.g. /handover amy li all --reason \"Amy moves to QA\"")
+    services = request.services
     verb = args[0].lower()
     if verb == "list":
-        return view.list_reply(request.services, request.person)
+        return view.list_reply(services.db, services.directory, request.person)
     if verb in VERBS:
         if len(args) != 2:
             raise UsageError(f"/handover {verb} needs the handover's id, e.g. /handover {verb} 3")
         handover_id = _id(args[1])
+        zone = services.config.organization.timezone
         if verb == "confirm":
-            confirmed = domain.confirm(request.services, request.person, handover_id)
-            return view.confirmed_reply(request.services, confirmed, request.now)
+            confirmed = services.handover.confirm(request.person, handover_id)
+            return view.confirmed_reply(services.directory, zone, confirmed, request.now)
         if verb == "cancel":
-            cancelled = domain.cancel(request.services, request.person, handover_id)
+            cancelled = services.handover.cancel(request.person, handover_id)
             return Reply(command="handover", text=f"Handover #{cancelled.id} cancelled; nothing changed.",
                          data={"handover_id": cancelled.id, "state": cancelled.state})
         if verb == "undo":
-            return view.undone_reply(request.services, undo(request.services, request.person, handover_id))
-        return view.show_reply(request.services, request.person, handover_id, request.now)
+            return view.undone_reply(services.directory, services.handover_undo.undo(request.person, handover_id))
+        return view.show_reply(services.db, services.directory, services.handover_briefs, zone, request.person,
+                               handover_id, request.now)
     return _start(request)
 
 
@@ -84,10 +86,13 @@ def _start(request: Request) -> Reply:
         if isinstance(resolved, Reply):
             return resolved
         customer_ids = resolved
-    planned = domain.plan(services, request.person, giver_id, receiver, customer_ids, reason=reason)
+    planned = services.handover.plan(request.person, giver_id, receiver, customer_ids, reason=reason)
+    zone = services.config.organization.timezone
     if yes:
-        return view.confirmed_reply(services, domain.confirm(services, request.person, planned.id), request.now)
-    return view.preview_reply(services, planned, request.now, request.person)
+        return view.confirmed_reply(services.directory, zone, services.handover.confirm(request.person, planned.id),
+                                    request.now)
+    return view.preview_reply(services.db, services.directory, services.visibility, services.sla, zone, planned,
+                              request.now, request.person)
 
 
 def _options(args: list[str]) -> tuple[list[str], str | None, bool]:

@@ -11,16 +11,25 @@ The brief is a person message in the same outbox (kind `handover`), so it is del
 de-duplicated exactly like alerts, by whichever chat platforms run.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlite_utils import Database
+
+from bot.core.directory import Directory
 from bot.core.reply import Reply
 from bot.outbox import Destination, enqueue
-from bot.sla.alerts import Router, alert_reply
-from bot.sla.items import attach_owners, select_items
+from bot.sla.items import Item, attach_owners, select_items
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.sla.alerts import Router
+
+RouterFor = Callable[[datetime], "Router"]
+"""The SLA engine's alert router as of `now` (bot.sla.alerts.Router): owner → backup when away, never
+where the mailbox may not be read."""
+RenderAlert = Callable[[Item, str, datetime, str], Reply]
+"""The SLA engine's alert text for (item, level, now, route) (bot.sla.alerts.alert_reply)."""
 
 _UNSENT_OF_CUSTOMERS = """
     SELECT a.id, a.key, a.item, a.level, a.dest_kind, a.dest_person, a.dest_team, a.route, m.customer_id,
@@ -55,53 +64,63 @@ def pending_alerts(db: Any, customer_ids: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
-def reroute_alerts(services: "Services", customer_ids: list[int], now: datetime, *, note: str) -> list[dict[str, Any]]:
-    """Route the unsent alerts of these customers again, for their owners as they are now (call inside the
-    transaction that changed the ownership). Returns what moved: alert, key, item, level, from, to."""
-    db = services.db
-    rows = pending_alerts(db, customer_ids)
-    if not rows:
-        return []
-    item_ids = sorted({row["item"] for row in rows})
-    items = {i.id: i for i in select_items(db, now, f"i.id IN ({', '.join('?' for _ in item_ids)})", item_ids)}
-    attach_owners(db, services.directory, list(items.values()), now)
-    router = Router(services, now)
-    moved: list[dict[str, Any]] = []
-    for row in rows:
-        item = items.get(row["item"])
-        if item is None:
-            continue
-        destination, route = router.route(item, row["level"])
-        if destination is None:
-            continue  # nobody may receive it now: keep the old destination rather than lose the alert
-        new = _describe(destination.kind, destination.person_id, destination.team_id)
-        if new == row["destination"]:
-            continue
-        route = f"{route}; re-routed by {note}"
-        reply = alert_reply(services, item, row["level"], now, route)
-        changed = db.execute(
-            "UPDATE sla_alerts SET dest_kind = ?, dest_person = ?, dest_team = ?, route = ?, reply = ? "
-            "WHERE id = ? AND status = 'pending'",
-            [destination.kind, destination.person_id, destination.team_id, route, reply.model_dump_json(),
-             row["alert"]],
-        ).rowcount
-        if not changed:
-            continue
-        # attempts at the old destination (pending, skipped for want of a chat id, failed) start afresh
-        db.execute("DELETE FROM sla_deliveries WHERE alert = ? AND status NOT IN ('sent', 'sending')", [row["alert"]])
-        moved.append({"alert": row["alert"], "key": row["key"], "item": row["item"], "level": row["level"],
-                      "customer_id": row["customer_id"], "from": row["destination"], "to": new})
-    return moved
+class HandoverAlerts:
+    """Re-routes a handover's unsent SLA alerts with the SLA engine's own router and alert text."""
+
+    def __init__(self, db: Database, directory: Directory, *, router_for: RouterFor, render_alert: RenderAlert):
+        self.db = db
+        self.directory = directory
+        self.router_for = router_for
+        self.render_alert = render_alert
+
+    def reroute(self, customer_ids: list[int], now: datetime, *, note: str) -> list[dict[str, Any]]:
+        """Route the unsent alerts of these customers again, for their owners as they are now (call inside the
+        transaction that changed the ownership). Returns what moved: alert, key, item, level, from, to."""
+        db = self.db
+        rows = pending_alerts(db, customer_ids)
+        if not rows:
+            return []
+        item_ids = sorted({row["item"] for row in rows})
+        items = {i.id: i for i in select_items(db, now, f"i.id IN ({', '.join('?' for _ in item_ids)})", item_ids)}
+        attach_owners(db, self.directory, list(items.values()), now)
+        router = self.router_for(now)
+        moved: list[dict[str, Any]] = []
+        for row in rows:
+            item = items.get(row["item"])
+            if item is None:
+                continue
+            destination, route = router.route(item, row["level"])
+            if destination is None:
+                continue  # nobody may receive it now: keep the old destination rather than lose the alert
+            new = _describe(destination.kind, destination.person_id, destination.team_id)
+            if new == row["destination"]:
+                continue
+            route = f"{route}; re-routed by {note}"
+            reply = self.render_alert(item, row["level"], now, route)
+            changed = db.execute(
+                "UPDATE sla_alerts SET dest_kind = ?, dest_person = ?, dest_team = ?, route = ?, reply = ? "
+                "WHERE id = ? AND status = 'pending'",
+                [destination.kind, destination.person_id, destination.team_id, route, reply.model_dump_json(),
+                 row["alert"]],
+            ).rowcount
+            if not changed:
+                continue
+            # attempts at the old destination (pending, skipped for want of a chat id, failed) start afresh
+            db.execute("DELETE FROM sla_deliveries WHERE alert = ? AND status NOT IN ('sent', 'sending')",
+                       [row["alert"]])
+            moved.append({"alert": row["alert"], "key": row["key"], "item": row["item"], "level": row["level"],
+                          "customer_id": row["customer_id"], "from": row["destination"], "to": new})
+        return moved
 
 
 def send_to_people(
-    services: "Services", *, key_prefix: str, level: str, reply: Reply, recipients: dict[str, str], now: datetime
+    db: Database, *, key_prefix: str, level: str, reply: Reply, recipients: dict[str, str], now: datetime
 ) -> list[str]:
     """Queue `reply` for each person in `recipients` (person id → why), once per key; returns the keys."""
     keys: list[str] = []
     for person_id, why in recipients.items():
         key = f"{key_prefix}:{person_id}"
-        enqueue(services.db, key=key, kind="handover", level=level, now=now,
+        enqueue(db, key=key, kind="handover", level=level, now=now,
                 destination=Destination("person", person_id, None), route=why, reply=reply)
         keys.append(key)
     return keys

@@ -18,19 +18,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlite_utils import Database
+
 from bot.core.clock import parse_instant
+from bot.core.config import Config
+from bot.core.directory import Directory
 from bot.core.durations import format_duration
+from bot.core.permissions import Permissions
 from bot.core.reply import Block, Button, Reply, bullets, context, fields, heading
 from bot.customers.book import customer_row
 from bot.customers.milestones import customer_milestones, latest_per_kind
 from bot.customers.report import local_date
 from bot.customers.threads import waiting_threads as waiting_threads_of
-from bot.mail.visibility import Audience, Sieved, hidden_note
+from bot.mail.visibility import Audience, Sieved, Visibility, hidden_note
 
 if TYPE_CHECKING:
     from bot.core.config import Person
     from bot.handover.service import Handover
-    from bot.services import Services
+    from bot.sla.engine import SlaEngine
 
 RIGHTS = ("read", "reply", "delete", "export")
 CONTACTS_SHOWN = 5
@@ -45,35 +50,34 @@ _SENDERS = """
 """
 
 
-def waiting_threads(services: "Services", customer_id: int, now: datetime,
+def waiting_threads(db: Database, visibility: Visibility, sla: "SlaEngine", customer_id: int, now: datetime,
                     reader: "Audience") -> Sieved[dict[str, Any]]:
     """The customer's threads that wait on us: the last human message is theirs and is more than a bare
     "thanks, we will check" (the SLA engine's own test), newest first, with age and SLA state — those the
     reader may read, and how many others there are."""
-    sieved = services.visibility.sieve(reader, waiting_threads_of(services.db, customer_id), lambda t: t.mailboxes)
+    sieved = visibility.sieve(reader, waiting_threads_of(db, customer_id), lambda t: t.mailboxes)
     threads: list[dict[str, Any]] = [
         {"id": t.id, "subject": t.subject, "waiting_since": t.last_inbound,
          "age": format_duration(now - parse_instant(t.last_inbound)), "mailboxes": t.mailboxes,
          "sla": None, "sla_kind": None}
         for t in sieved.shown
     ]
-    states = services.sla.thread_states([int(t["id"]) for t in threads], now)
+    states = sla.thread_states([int(t["id"]) for t in threads], now)
     for thread in threads:
         state = states.get(thread["id"]) or {}
         thread["sla"], thread["sla_kind"] = state.get("state"), state.get("kind")
     return Sieved(threads, sieved.hidden, sieved.channel)
 
 
-def contacts(services: "Services", customer_id: int, reader: "Audience") -> list[dict[str, Any]]:
+def contacts(db: Database, visibility: Visibility, customer_id: int, reader: "Audience") -> list[dict[str, Any]]:
     """CRM contacts first, then the addresses the customer actually writes from (in mail the reader may
     read), newest first."""
-    db = services.db
     row = customer_row(db, customer_id) or {}
     found: dict[str, dict[str, Any]] = {}
     for address in row.get("contacts", []) or []:
         found[str(address).lower()] = {"address": str(address).lower(), "name": "", "messages": 0, "last": None,
                                        "crm": True}
-    scope, params = services.visibility.message_filter(reader)
+    scope, params = visibility.message_filter(reader)
     for address, name, count, last in db.execute(_SENDERS.format(scope=scope),
                                                  [customer_id, *params, CONTACTS_SHOWN * 2]).fetchall():
         entry = found.setdefault(address, {"address": address, "name": "", "messages": 0, "last": None, "crm": False})
@@ -81,97 +85,6 @@ def contacts(services: "Services", customer_id: int, reader: "Audience") -> list
     ordered = sorted(found.values(), key=lambda c: (not c["crm"], -(parse_instant(c["last"]).timestamp()
                                                                       if c["last"] else 0)))
     return ordered[:CONTACTS_SHOWN]
-
-
-def customer_section(services: "Services", customer_id: int, reader: "Person", now: datetime, *,
-                     shared: dict[int, Any] | None = None) -> dict[str, Any]:
-    """Everything the brief says about one customer, as data, for this reader. `shared` keeps what does
-    not depend on the reader (the milestones found in the mail) for the next reader's brief."""
-    audience = Audience.person(reader)
-    row = customer_row(services.db, customer_id) or {"name": str(customer_id), "domains": [], "aliases": []}
-    scope, params = services.visibility.message_filter(audience)
-    last = dict(services.db.execute(
-        "SELECT direction, max(date) FROM messages m WHERE customer_id = ? AND auto_submitted = 0 AND is_bounce = 0 "
-        f"AND is_list = 0 AND direction IN ('inbound', 'outbound') AND {scope} GROUP BY direction",
-        [customer_id, *params]).fetchall())
-    roles: dict[str, str] = {m.address: m.role for m in services.config.mailboxes}
-    milestones = []
-    found = shared.get(customer_id) if shared is not None else None
-    if found is None:
-        found = latest_per_kind(customer_milestones(services.db, customer_id, now=now, roles=roles))
-        if shared is not None:
-            shared[customer_id] = found
-    for milestone in found:
-        data = milestone.as_json()
-        if milestone.mailboxes and not services.visibility.may_read(audience, milestone.mailboxes):
-            data.update(subject=None, excerpt=None, evidence=None, hidden=True)
-            if data.get("conclusion"):
-                data["conclusion"].update(subject=None, excerpt=None, evidence=None, hidden=True)
-        milestones.append(data)
-    return {
-        "customer": {"id": customer_id, "name": row["name"], "domains": row["domains"], "aliases": row["aliases"]},
-        "contacts": contacts(services, customer_id, audience),
-        "last_inbound": last.get("inbound"),
-        "last_outbound": last.get("outbound"),
-        "open_threads": (threads := waiting_threads(services, customer_id, now, audience)).shown,
-        "open_threads_hidden": threads.hidden,
-        "milestones": milestones,
-    }
-
-
-def admin_checklist(services: "Services", handover: "Handover", receiver: "Person") -> list[dict[str, Any]]:
-    """The guide's three admin steps, made concrete from the config."""
-    directory, config = services.directory, services.config
-    giver = directory.people.get(handover.from_person)
-    giver_name = giver.name if giver else handover.from_person
-    short = {m.address: m.local_part + "@" for m in config.mailboxes}
-    gaps: list[str] = []
-    held: list[str] = []
-    if giver is not None:
-        for mailbox in config.mailboxes:
-            rights = [r for r in RIGHTS if services.permissions.can(giver, r, mailbox.address)]  # type: ignore[arg-type]
-            if rights:
-                held.append(f"{'/'.join(rights)} on {short[mailbox.address]}")
-            missing = [r for r in rights if not services.permissions.can(receiver, r, mailbox.address)]  # type: ignore[arg-type]
-            if missing:
-                gaps.append(f"{'/'.join(missing)} on {short[mailbox.address]}")
-    named = [f'[permissions."{address}"].{right}' for address, rights in config.permissions.items()
-             for right in RIGHTS if handover.from_person in getattr(rights, right)]
-    if gaps:
-        rights_text = f"Move the shared-mailbox rights: give {receiver.name} {', '.join(gaps)} (as {giver_name} has)."
-    elif held:
-        rights_text = (f"Shared-mailbox rights: {receiver.name} already has every right {giver_name} has "
-                       f"({'; '.join(held)}) — check the mail server grants match.")
-    else:
-        rights_text = f"Shared-mailbox rights: {giver_name} holds none in Mailroom's config — check the mail server."
-    if named:
-        rights_text += f" In mailroom.toml replace {handover.from_person} by {receiver.id} in {', '.join(named)}."
-    tags = (f"Hand over the key-customer tags: in the CRM make {receiver.name} ({receiver.email}) the owner of "
-            f"{', '.join(handover.names)}. Mailroom already records the handover; a CRM export still naming "
-            f"{giver_name} will not undo it.")
-    backups = [p.name for p in config.people if p.backup == handover.from_person]
-    managed = [t.name for t in config.teams if t.manager == handover.from_person]
-    if backups:
-        tags += f" {giver_name} is the backup of {', '.join(backups)}: choose a new backup ([[people]] backup)."
-    if managed:
-        tags += f" {giver_name} manages {', '.join(managed)}: name a new manager ([[teams]] manager)."
-    groups = [g.address for g in config.groups if handover.from_person in g.members]
-    address = giver.email if giver else handover.from_person
-    readable = [short[m.address] for m in config.mailboxes
-                if giver is not None and services.permissions.can(giver, "read", m.address)]
-    revoke = f"If {giver_name} leaves: revoke {address}'s access to the shared mailboxes"
-    if readable:
-        revoke += f" ({', '.join(readable)})"
-    if groups:
-        revoke += f", take them out of {', '.join(groups)}"
-    revoke += (f", forward {address} to {receiver.email} (or set an auto-reply naming {receiver.name}), and remove "
-               f"{handover.from_person} and their chat ids from [[people]].")
-    return [
-        {"key": "mailbox_rights", "text": rights_text, "gaps": gaps, "config_entries": named},
-        {"key": "customer_tags", "text": tags, "customers": handover.names, "backup_of": backups,
-         "manager_of": managed},
-        {"key": "revoke_access", "text": revoke, "groups": groups, "address": address},
-    ]
 
 
 @dataclass
@@ -183,41 +96,143 @@ class Brief:
     parts: list[Reply]
 
 
-def build_brief(services: "Services", handover: "Handover", now: datetime, reader: "Person | None" = None, *,
-                shared: dict[int, Any] | None = None) -> Brief:
-    """The brief as `reader` may see it (default: the new owner); each recipient gets their own (pass one
-    `shared` dict to the briefs of one handover: the mail is read for milestones once)."""
-    directory = services.directory
-    zone = services.config.organization.timezone
-    receiver = directory.people[handover.to_person]
-    reader = reader or receiver
-    giver = directory.people.get(handover.from_person)
-    giver_name = giver.name if giver else handover.from_person
-    sections = [customer_section(services, cid, reader, now, shared=shared) for cid in handover.customer_ids]
-    checklist = admin_checklist(services, handover, receiver)
-    title = (f"Handover brief #{handover.id}: {len(sections)} customer(s) from {giver_name} to {receiver.name}"
-             + (f" — {handover.reason}" if handover.reason else ""))
-    tail = [bullets([item["text"] for item in checklist], title="Admin checklist (交接清单):"),
-            context(f"/handover show {handover.id} · undo within 7 days: /handover undo {handover.id}")]
-    buttons = [Button(label="My customers", command="/owner mine"), Button(label="My SLA items", command="/sla mine")]
-    data = {"handover_id": handover.id, "from": handover.from_person, "to": handover.to_person,
-            "reason": handover.reason, "customers": sections, "checklist": checklist}
-    per_customer = [_section_blocks(section, zone, now) for section in sections]
-    whole = Reply(command="handover.brief", blocks=[heading(title), *(b for bs in per_customer for b in bs), *tail],
-                  buttons=buttons, data=data)
-    chunks = [per_customer[i:i + CUSTOMERS_PER_MESSAGE]
-              for i in range(0, len(per_customer), CUSTOMERS_PER_MESSAGE)] or [[]]
-    if len(chunks) == 1:
-        return Brief(whole, [whole])
-    parts = []
-    for n, chunk in enumerate(chunks, 1):
-        last = n == len(chunks)
-        blocks = [heading(f"{title} ({n}/{len(chunks)})"), *(b for bs in chunk for b in bs), *(tail if last else [])]
-        parts.append(Reply(command="handover.brief", blocks=blocks, buttons=buttons if last else [],
-                           data={"handover_id": handover.id, "part": n, "parts": len(chunks),
-                                 "customers": [s["customer"]["name"] for s in sections[(n - 1) * CUSTOMERS_PER_MESSAGE:
-                                                                                      n * CUSTOMERS_PER_MESSAGE]]}))
-    return Brief(whole, parts)
+class HandoverBriefs:
+    """Builds each reader's brief from the archive, the SLA states and the config, every mail fact through
+    the choke point."""
+
+    def __init__(self, db: Database, config: Config, directory: Directory, permissions: Permissions,
+                 visibility: Visibility, sla: "SlaEngine"):
+        self.db = db
+        self.config = config
+        self.directory = directory
+        self.permissions = permissions
+        self.visibility = visibility
+        self.sla = sla
+
+    def customer_section(self, customer_id: int, reader: "Person", now: datetime, *,
+                         shared: dict[int, Any] | None = None) -> dict[str, Any]:
+        """Everything the brief says about one customer, as data, for this reader. `shared` keeps what does
+        not depend on the reader (the milestones found in the mail) for the next reader's brief."""
+        audience = Audience.person(reader)
+        row = customer_row(self.db, customer_id) or {"name": str(customer_id), "domains": [], "aliases": []}
+        scope, params = self.visibility.message_filter(audience)
+        last = dict(self.db.execute(
+            "SELECT direction, max(date) FROM messages m WHERE customer_id = ? AND auto_submitted = 0 AND is_bounce = 0 "
+            f"AND is_list = 0 AND direction IN ('inbound', 'outbound') AND {scope} GROUP BY direction",
+            [customer_id, *params]).fetchall())
+        roles: dict[str, str] = {m.address: m.role for m in self.config.mailboxes}
+        milestones = []
+        found = shared.get(customer_id) if shared is not None else None
+        if found is None:
+            found = latest_per_kind(customer_milestones(self.db, customer_id, now=now, roles=roles))
+            if shared is not None:
+                shared[customer_id] = found
+        for milestone in found:
+            data = milestone.as_json()
+            if milestone.mailboxes and not self.visibility.may_read(audience, milestone.mailboxes):
+                data.update(subject=None, excerpt=None, evidence=None, hidden=True)
+                if data.get("conclusion"):
+                    data["conclusion"].update(subject=None, excerpt=None, evidence=None, hidden=True)
+            milestones.append(data)
+        return {
+            "customer": {"id": customer_id, "name": row["name"], "domains": row["domains"], "aliases": row["aliases"]},
+            "contacts": contacts(self.db, self.visibility, customer_id, audience),
+            "last_inbound": last.get("inbound"),
+            "last_outbound": last.get("outbound"),
+            "open_threads": (threads := waiting_threads(self.db, self.visibility, self.sla, customer_id, now, audience)).shown,
+            "open_threads_hidden": threads.hidden,
+            "milestones": milestones,
+        }
+
+    def admin_checklist(self, handover: "Handover", receiver: "Person") -> list[dict[str, Any]]:
+        """The guide's three admin steps, made concrete from the config."""
+        directory, config = self.directory, self.config
+        giver = directory.people.get(handover.from_person)
+        giver_name = giver.name if giver else handover.from_person
+        short = {m.address: m.local_part + "@" for m in config.mailboxes}
+        gaps: list[str] = []
+        held: list[str] = []
+        if giver is not None:
+            for mailbox in config.mailboxes:
+                rights = [r for r in RIGHTS if self.permissions.can(giver, r, mailbox.address)]  # type: ignore[arg-type]
+                if rights:
+                    held.append(f"{'/'.join(rights)} on {short[mailbox.address]}")
+                missing = [r for r in rights if not self.permissions.can(receiver, r, mailbox.address)]  # type: ignore[arg-type]
+                if missing:
+                    gaps.append(f"{'/'.join(missing)} on {short[mailbox.address]}")
+        named = [f'[permissions."{address}"].{right}' for address, rights in config.permissions.items()
+                 for right in RIGHTS if handover.from_person in getattr(rights, right)]
+        if gaps:
+            rights_text = f"Move the shared-mailbox rights: give {receiver.name} {', '.join(gaps)} (as {giver_name} has)."
+        elif held:
+            rights_text = (f"Shared-mailbox rights: {receiver.name} already has every right {giver_name} has "
+                           f"({'; '.join(held)}) — check the mail server grants match.")
+        else:
+            rights_text = f"Shared-mailbox rights: {giver_name} holds none in Mailroom's config — check the mail server."
+        if named:
+            rights_text += f" In mailroom.toml replace {handover.from_person} by {receiver.id} in {', '.join(named)}."
+        tags = (f"Hand over the key-customer tags: in the CRM make {receiver.name} ({receiver.email}) the owner of "
+                f"{', '.join(handover.names)}. Mailroom already records the handover; a CRM export still naming "
+                f"{giver_name} will not undo it.")
+        backups = [p.name for p in config.people if p.backup == handover.from_person]
+        managed = [t.name for t in config.teams if t.manager == handover.from_person]
+        if backups:
+            tags += f" {giver_name} is the backup of {', '.join(backups)}: choose a new backup ([[people]] backup)."
+        if managed:
+            tags += f" {giver_name} manages {', '.join(managed)}: name a new manager ([[teams]] manager)."
+        groups = [g.address for g in config.groups if handover.from_person in g.members]
+        address = giver.email if giver else handover.from_person
+        readable = [short[m.address] for m in config.mailboxes
+                    if giver is not None and self.permissions.can(giver, "read", m.address)]
+        revoke = f"If {giver_name} leaves: revoke {address}'s access to the shared mailboxes"
+        if readable:
+            revoke += f" ({', '.join(readable)})"
+        if groups:
+            revoke += f", take them out of {', '.join(groups)}"
+        revoke += (f", forward {address} to {receiver.email} (or set an auto-reply naming {receiver.name}), and remove "
+                   f"{handover.from_person} and their chat ids from [[people]].")
+        return [
+            {"key": "mailbox_rights", "text": rights_text, "gaps": gaps, "config_entries": named},
+            {"key": "customer_tags", "text": tags, "customers": handover.names, "backup_of": backups,
+             "manager_of": managed},
+            {"key": "revoke_access", "text": revoke, "groups": groups, "address": address},
+        ]
+
+    def build(self, handover: "Handover", now: datetime, reader: "Person | None" = None, *,
+              shared: dict[int, Any] | None = None) -> Brief:
+        """The brief as `reader` may see it (default: the new owner); each recipient gets their own (pass one
+        `shared` dict to the briefs of one handover: the mail is read for milestones once)."""
+        directory = self.directory
+        zone = self.config.organization.timezone
+        receiver = directory.people[handover.to_person]
+        reader = reader or receiver
+        giver = directory.people.get(handover.from_person)
+        giver_name = giver.name if giver else handover.from_person
+        sections = [self.customer_section(cid, reader, now, shared=shared) for cid in handover.customer_ids]
+        checklist = self.admin_checklist(handover, receiver)
+        title = (f"Handover brief #{handover.id}: {len(sections)} customer(s) from {giver_name} to {receiver.name}"
+                 + (f" — {handover.reason}" if handover.reason else ""))
+        tail = [bullets([item["text"] for item in checklist], title="Admin checklist (交接清单):"),
+                context(f"/handover show {handover.id} · undo within 7 days: /handover undo {handover.id}")]
+        buttons = [Button(label="My customers", command="/owner mine"), Button(label="My SLA items", command="/sla mine")]
+        data = {"handover_id": handover.id, "from": handover.from_person, "to": handover.to_person,
+                "reason": handover.reason, "customers": sections, "checklist": checklist}
+        per_customer = [_section_blocks(section, zone, now) for section in sections]
+        whole = Reply(command="handover.brief", blocks=[heading(title), *(b for bs in per_customer for b in bs), *tail],
+                      buttons=buttons, data=data)
+        chunks = [per_customer[i:i + CUSTOMERS_PER_MESSAGE]
+                  for i in range(0, len(per_customer), CUSTOMERS_PER_MESSAGE)] or [[]]
+        if len(chunks) == 1:
+            return Brief(whole, [whole])
+        parts = []
+        for n, chunk in enumerate(chunks, 1):
+            last = n == len(chunks)
+            blocks = [heading(f"{title} ({n}/{len(chunks)})"), *(b for bs in chunk for b in bs), *(tail if last else [])]
+            parts.append(Reply(command="handover.brief", blocks=blocks, buttons=buttons if last else [],
+                               data={"handover_id": handover.id, "part": n, "parts": len(chunks),
+                                     "customers": [s["customer"]["name"] for s in sections[(n - 1) * CUSTOMERS_PER_MESSAGE:
+                                                                                          n * CUSTOMERS_PER_MESSAGE]]}))
+        return Brief(whole, parts)
 
 
 def _section_blocks(section: dict[str, Any], zone: str, now: datetime) -> list[Block]:
@@ -266,10 +281,9 @@ def _milestone_line(milestone: dict[str, Any], zone: str, now: datetime) -> str:
     return line
 
 
-def undo_notice(services: "Services", handover: "Handover", restored: list[dict[str, Any]],
+def undo_notice(directory: Directory, handover: "Handover", restored: list[dict[str, Any]],
                 skipped: list[dict[str, Any]]) -> Reply:
     """The short message the receiver gets when a handover to them is undone."""
-    directory = services.directory
     names = ", ".join(r["customer"] for r in restored)
     text = f"Handover #{handover.id} was undone: {names} went back to their previous owner(s)."
     if skipped:

@@ -10,20 +10,21 @@ explicit row is dropped, the history says so). Unsent alerts follow back; the re
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bot.core.clock import iso
+from sqlite_utils import Database
+
+from bot.core.clock import Clock, iso
 from bot.core.config import Person
+from bot.core.directory import Directory
 from bot.core.errors import CommandError
 from bot.core.permissions import has_role
 from bot.customers.inference import effective_owner
 from bot.customers.ownership import owner_of, set_owner
-from bot.handover.alerts import reroute_alerts, send_to_people
+from bot.handover.alerts import HandoverAlerts, send_to_people
 from bot.handover.service import UNDO_WINDOW, Handover, load, name_of, refuse, undo_deadline
+from bot.store.audit import AuditLog
 from bot.store.db import write_transaction
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 
 @dataclass
@@ -35,66 +36,76 @@ class Undone:
     audit_id: int
 
 
-def undo(services: "Services", actor: Person, handover_id: int) -> Undone:
-    """Give the customers back to the owners seen at the preview, where nobody changed them since."""
-    db, directory, now = services.db, services.directory, services.clock.now()
-    handover = load(db, handover_id)
-    if handover is None:
-        raise CommandError(f"No handover #{handover_id}.", code="not_found")
-    if handover.state != "done":
-        raise CommandError(f"Handover #{handover_id} is {handover.state}: only a done handover can be undone.",
-                           code="not_done")
-    args = {"id": handover_id}
-    if actor.id not in (handover.actor, handover.confirmed_by) and not has_role(actor, "manager"):
-        refuse(services, actor, "handover undo", args,
-               f"Only {name_of(directory, handover.actor)} (who ran it) or a manager may undo handover #{handover_id}.")
-    deadline = undo_deadline(handover)
-    if deadline is not None and now > deadline:
-        refuse(services, actor, "handover undo", args,
-               f"Handover #{handover_id} was confirmed on {handover.confirmed_at}; it can be undone for "
-               f"{UNDO_WINDOW.days} days only. Use /handover or /assign to move customers back.", code="too_late")
-    restored: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    with write_transaction(db):
-        handover = load(db, handover_id)
-        if handover is None or handover.state != "done":
-            raise CommandError(f"Handover #{handover_id} is not done any more.", code="not_done")
-        for customer in handover.customers:
-            explicit = owner_of(db, customer.id)
-            last_ref = db.execute("SELECT ref FROM ownership_history WHERE customer_id = ? ORDER BY id DESC LIMIT 1",
-                                  [customer.id]).fetchone()
-            if explicit is None or explicit.person_id != handover.to_person or (last_ref and last_ref[0]) != handover.ref:
-                owner_id, source = effective_owner(db, directory, customer.id, now=now)
-                skipped.append({"customer_id": customer.id, "customer": customer.name, "owner": owner_id,
-                                "source": source})
-                continue
-            back_to = customer.expected or handover.from_person
-            if customer.expected is None:
-                _back_to_inferred(db, customer.id, handover, actor, now)
-            else:
-                set_owner(db, customer.id, customer.expected, source=customer.previous_source or "handover", at=now,
-                          by=actor.id, reason=f"undo of handover #{handover.id}", ref=f"{handover.ref}:undo",
-                          expect_from=handover.to_person, check_expected=True)
-            restored.append({"customer_id": customer.id, "customer": customer.name, "owner": back_to,
-                             "source": customer.previous_source or "inferred"})
-        rerouted = reroute_alerts(services, [r["customer_id"] for r in restored], now,
-                                  note=f"undo of handover #{handover.id}")
-        outcome = {**handover.outcome, "undo": {"restored": restored, "skipped": skipped, "rerouted_alerts": rerouted}}
-        db.execute("UPDATE handovers SET state = 'undone', undone_at = ?, undone_by = ?, outcome = ? WHERE id = ?",
-                   [iso(now), actor.id, json.dumps(outcome, ensure_ascii=False), handover.id])
-        audit_id = services.audit.record(
-            actor.id, "handover undo", {"id": handover.id, "customers": [r["customer"] for r in restored]},
-            f"undone: {len(restored)} restored, {len(skipped)} skipped (changed since)",
-        )
-        if restored:
-            from bot.handover.brief import undo_notice
+class HandoverUndo:
+    """/handover undo, with the handover's own store, audit log and alert re-routing."""
 
-            send_to_people(services, key_prefix=f"{handover.ref}:undo", level="undo",
-                           reply=undo_notice(services, handover, restored, skipped),
-                           recipients={handover.to_person: "had received the customers"}, now=now)
-    final = load(db, handover.id)
-    assert final is not None
-    return Undone(final, restored, skipped, rerouted, audit_id)
+    def __init__(self, db: Database, directory: Directory, clock: Clock, audit: AuditLog, alerts: HandoverAlerts):
+        self.db = db
+        self.directory = directory
+        self.clock = clock
+        self.audit = audit
+        self.alerts = alerts
+
+    def undo(self, actor: Person, handover_id: int) -> Undone:
+        """Give the customers back to the owners seen at the preview, where nobody changed them since."""
+        db, directory, now = self.db, self.directory, self.clock.now()
+        handover = load(db, handover_id)
+        if handover is None:
+            raise CommandError(f"No handover #{handover_id}.", code="not_found")
+        if handover.state != "done":
+            raise CommandError(f"Handover #{handover_id} is {handover.state}: only a done handover can be undone.",
+                               code="not_done")
+        args = {"id": handover_id}
+        if actor.id not in (handover.actor, handover.confirmed_by) and not has_role(actor, "manager"):
+            refuse(db, self.audit, actor, "handover undo", args,
+                   f"Only {name_of(directory, handover.actor)} (who ran it) or a manager may undo handover #{handover_id}.")
+        deadline = undo_deadline(handover)
+        if deadline is not None and now > deadline:
+            refuse(db, self.audit, actor, "handover undo", args,
+                   f"Handover #{handover_id} was confirmed on {handover.confirmed_at}; it can be undone for "
+                   f"{UNDO_WINDOW.days} days only. Use /handover or /assign to move customers back.", code="too_late")
+        restored: list[dict[str, Any]] = []
+        skipped: list[dict[str, Any]] = []
+        with write_transaction(db):
+            handover = load(db, handover_id)
+            if handover is None or handover.state != "done":
+                raise CommandError(f"Handover #{handover_id} is not done any more.", code="not_done")
+            for customer in handover.customers:
+                explicit = owner_of(db, customer.id)
+                last_ref = db.execute("SELECT ref FROM ownership_history WHERE customer_id = ? ORDER BY id DESC LIMIT 1",
+                                      [customer.id]).fetchone()
+                if explicit is None or explicit.person_id != handover.to_person or (last_ref and last_ref[0]) != handover.ref:
+                    owner_id, source = effective_owner(db, directory, customer.id, now=now)
+                    skipped.append({"customer_id": customer.id, "customer": customer.name, "owner": owner_id,
+                                    "source": source})
+                    continue
+                back_to = customer.expected or handover.from_person
+                if customer.expected is None:
+                    _back_to_inferred(db, customer.id, handover, actor, now)
+                else:
+                    set_owner(db, customer.id, customer.expected, source=customer.previous_source or "handover", at=now,
+                              by=actor.id, reason=f"undo of handover #{handover.id}", ref=f"{handover.ref}:undo",
+                              expect_from=handover.to_person, check_expected=True)
+                restored.append({"customer_id": customer.id, "customer": customer.name, "owner": back_to,
+                                 "source": customer.previous_source or "inferred"})
+            rerouted = self.alerts.reroute([r["customer_id"] for r in restored], now,
+                                           note=f"undo of handover #{handover.id}")
+            outcome = {**handover.outcome, "undo": {"restored": restored, "skipped": skipped, "rerouted_alerts": rerouted}}
+            db.execute("UPDATE handovers SET state = 'undone', undone_at = ?, undone_by = ?, outcome = ? WHERE id = ?",
+                       [iso(now), actor.id, json.dumps(outcome, ensure_ascii=False), handover.id])
+            audit_id = self.audit.record(
+                actor.id, "handover undo", {"id": handover.id, "customers": [r["customer"] for r in restored]},
+                f"undone: {len(restored)} restored, {len(skipped)} skipped (changed since)",
+            )
+            if restored:
+                from bot.handover.brief import undo_notice
+
+                send_to_people(db, key_prefix=f"{handover.ref}:undo", level="undo",
+                               reply=undo_notice(directory, handover, restored, skipped),
+                               recipients={handover.to_person: "had received the customers"}, now=now)
+        final = load(db, handover.id)
+        assert final is not None
+        return Undone(final, restored, skipped, rerouted, audit_id)
 
 
 def _back_to_inferred(db: Any, customer_id: int, handover: Handover, actor: Person, now: datetime) -> None:

@@ -4,6 +4,8 @@ from parsing (handlers/handover.py), in the manner of bot/sla/view.py."""
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlite_utils import Database
+
 from bot.core.clock import iso
 from bot.core.directory import Directory
 from bot.core.display import local_time
@@ -14,13 +16,13 @@ from bot.customers.ownership import SOURCE_WORDS
 from bot.customers.report import local_date, person_ref
 from bot.handover import service as domain
 from bot.handover.alerts import pending_alerts
-from bot.handover.brief import build_brief, waiting_threads
+from bot.handover.brief import HandoverBriefs, waiting_threads
 from bot.handover.undo import Undone
-from bot.mail.visibility import Audience, hidden_note
+from bot.mail.visibility import Audience, Visibility, hidden_note
 
 if TYPE_CHECKING:
     from bot.core.config import Person
-    from bot.services import Services
+    from bot.sla.engine import SlaEngine
 
 LIST_SHOWN = 20
 LINES_SHOWN = 30
@@ -28,20 +30,19 @@ LINES_SHOWN = 30
 
 
 
-def preview_reply(services: "Services", planned: domain.Handover, now: datetime, actor: "Person") -> Reply:
+def preview_reply(db: Database, directory: Directory, visibility: Visibility, sla: "SlaEngine", zone: str,
+                  planned: domain.Handover, now: datetime, actor: "Person") -> Reply:
     """The preview as the person who asked may see it: threads and alerts of mailboxes they may not read
-    are counted, never described (bot/mail/visibility.py)."""
-    directory = services.directory
-    zone = services.config.organization.timezone
-    domain.refresh_sla(services, now)
+    are counted, never described (bot/mail/visibility.py). Times in `zone`."""
+    domain.refresh_sla(sla, now)
     reader = Audience.person(actor)
-    queued = pending_alerts(services.db, planned.customer_ids)
-    visible_alerts = services.visibility.sieve(reader, queued, lambda a: [a["mailbox"]])
+    queued = pending_alerts(db, planned.customer_ids)
+    visible_alerts = visibility.sieve(reader, queued, lambda a: [a["mailbox"]])
     alerts = visible_alerts.shown
     details: list[dict[str, Any]] = []
     hidden_threads = 0
     for customer in planned.customers:
-        waiting = waiting_threads(services, customer.id, now, reader)
+        waiting = waiting_threads(db, visibility, sla, customer.id, now, reader)
         hidden_threads += waiting.hidden
         details.append({
             "customer": {"id": customer.id, "name": customer.name},
@@ -92,8 +93,7 @@ def preview_reply(services: "Services", planned: domain.Handover, now: datetime,
     )
 
 
-def confirmed_reply(services: "Services", result: domain.Confirmed, now: datetime) -> Reply:
-    directory = services.directory
+def confirmed_reply(directory: Directory, zone: str, result: domain.Confirmed, now: datetime) -> Reply:
     done = result.handover
     if not result.ok:
         told = "; ".join(f"{c.name} is now owned by {name(directory, c.now_owner)} "
@@ -110,7 +110,6 @@ def confirmed_reply(services: "Services", result: domain.Confirmed, now: datetim
                            "conflicts": [{**c.as_json(), "owner": person_json(directory, c.now_owner)}
                                          for c in result.conflicts]})
     giver, receiver = name(directory, done.from_person), name(directory, done.to_person)
-    zone = services.config.organization.timezone
     deadline = domain.undo_deadline(done)
     threads = sum(len(s["open_threads"]) + s.get("open_threads_hidden", 0)
                   for s in result.brief.data["customers"]) if result.brief else 0
@@ -143,8 +142,7 @@ def confirmed_reply(services: "Services", result: domain.Confirmed, now: datetim
     )
 
 
-def undone_reply(services: "Services", result: Undone) -> Reply:
-    directory = services.directory
+def undone_reply(directory: Directory, result: Undone) -> Reply:
     done = result.handover
     lines = [f"{r['customer']} → back to {name(directory, r['owner'])}" for r in result.restored]
     lines += [f"{s['customer']} kept with {name(directory, s['owner'])} (changed since the handover)"
@@ -160,10 +158,9 @@ def undone_reply(services: "Services", result: Undone) -> Reply:
     )
 
 
-def list_reply(services: "Services", person: "Person") -> Reply:
+def list_reply(db: Database, directory: Directory, person: "Person") -> Reply:
     """The latest handovers: all of them for leads and up, else those the person gave, received or ran."""
-    directory = services.directory
-    found = domain.recent(services.db, limit=LIST_SHOWN, person_id=None if has_role(person, "lead") else person.id)
+    found = domain.recent(db, limit=LIST_SHOWN, person_id=None if has_role(person, "lead") else person.id)
     lines = [f"#{h.id} {h.state} · {name(directory, h.from_person)} → {name(directory, h.to_person)} · "
              f"{len(h.customers)} customer(s) · by {name(directory, h.actor)} · {h.created_at[:10]}" for h in found]
     blocks: list[Block] = [heading(f"Handovers: {len(found)}" + (" (newest first)" if found else ""))]
@@ -172,15 +169,14 @@ def list_reply(services: "Services", person: "Person") -> Reply:
     return Reply(command="handover", blocks=blocks, data={"handovers": [summary(directory, h) for h in found]})
 
 
-def show_reply(services: "Services", person: "Person", handover_id: int, now: datetime) -> Reply:
+def show_reply(db: Database, directory: Directory, briefs: HandoverBriefs, zone: str, person: "Person",
+               handover_id: int, now: datetime) -> Reply:
     """One handover: who, what, its state; Confirm/Cancel while pending, Undo while it may be undone, and
     for a done one the brief as of now."""
-    directory = services.directory
-    found = domain.load(services.db, handover_id)
+    found = domain.load(db, handover_id)
     involved = found is not None and person.id in (found.from_person, found.to_person, found.actor, found.confirmed_by)
     if found is None or not (involved or has_role(person, "lead")):
         raise CommandError(f"No handover #{handover_id} that you may see.", code="not_found")
-    zone = services.config.organization.timezone
     pairs = [("State", found.state), ("From", name(directory, found.from_person)),
              ("To", name(directory, found.to_person)),
              ("Asked by", f"{name(directory, found.actor)}, {local_time(found.created_at, zone)}")]
@@ -207,7 +203,7 @@ def show_reply(services: "Services", person: "Person", handover_id: int, now: da
         if deadline is not None and now <= deadline:
             buttons = [Button(label="Undo", command=f"/handover undo {found.id}", style="danger")]
         if found.to_person in directory.people:
-            brief = build_brief(services, found, now, reader=person).whole
+            brief = briefs.build(found, now, reader=person).whole
             blocks.extend([context("The brief, as of now:"), *brief.blocks[1:]])
             data["brief"] = brief.data
     return Reply(command="handover", blocks=blocks, buttons=buttons, data=data)
