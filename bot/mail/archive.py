@@ -5,6 +5,7 @@ callers group messages into batches (`with archive.batch():`) so a checkpoint ca
 """
 
 import json
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -19,11 +20,12 @@ from bot.core.directory import Directory
 from bot.customers.book import CustomerBook
 from bot.mail.parse import LIMITS, ParsedMail, degraded_mail
 from bot.mail.prepare import Extra, MailPreparer
-from bot.store.db import write_transaction
+from bot.store.db import savepoint, write_transaction
 
 if TYPE_CHECKING:
     from bot.rules.categories import Sorted
 
+log = logging.getLogger(__name__)
 THREAD_SUBJECT_WINDOW = timedelta(days=30)
 Outcome = Literal["new", "duplicate", "seen"]
 Indexer = Callable[[Database, list[int], Mapping[int, ParsedMail]], None]
@@ -86,7 +88,27 @@ class Archive:
             if self._pending:
                 new, self._pending = self._pending, {}
                 for indexer in self.indexers:
-                    indexer(self.db, list(new), new)
+                    self._index(indexer, new)
+
+    def _index(self, indexer: Indexer, new: dict[int, ParsedMail]) -> None:
+        """Run an indexer over the batch; when it fails, again message by message, so the one message it
+        cannot index gets that as a defect and the rest of the batch is indexed and stored."""
+        try:
+            with savepoint(self.db, "archive_index"):
+                indexer(self.db, list(new), new)
+            return
+        except Exception as exc:  # noqa: BLE001 - one message never stops the archive
+            log.warning("indexing a batch of %d messages failed (%s): indexing them one by one",
+                        len(new), type(exc).__name__)
+        name = getattr(indexer, "__qualname__", type(indexer).__name__)
+        for message_id, mail in new.items():
+            try:
+                with savepoint(self.db, "archive_index"):
+                    indexer(self.db, [message_id], {message_id: mail})
+            except Exception as exc:  # noqa: BLE001
+                defect = f"not indexed ({name}: {type(exc).__name__}: {str(exc)[:200]})"
+                self.db.execute("UPDATE messages SET defects = json_insert(defects, '$[#]', ?) WHERE id = ?",
+                                [_text(defect), message_id])
 
     def sightings_for(self, mail: ParsedMail) -> list[Sighting]:
         return sightings_for(self.directory, mail)
@@ -95,21 +117,16 @@ class Archive:
         """`add`, but a message whose storing fails (anything: a value SQLite refuses, a bug) is stored
         again the degraded way — its header fields, raw size and the failure as a defect — and the
         batch goes on. Only that message's writes are undone (a savepoint inside the batch)."""
-        if not self.db.conn.in_transaction:
-            self.db.execute("BEGIN")
-        self.db.execute("SAVEPOINT archive_add")
         try:
-            outcome = self.add(mail, sightings)
+            with savepoint(self.db, "archive_add"):
+                return self.add(mail, sightings)
         except Exception as exc:  # noqa: BLE001 - one message never stops the batch
-            self.db.execute("ROLLBACK TO archive_add")
             reason = f"storing it failed ({type(exc).__name__}: {str(exc)[:200]}): stored with its header fields"
-            try:
-                outcome = self.add(_sanitized(mail, reason, bare=False), sightings)
-            except Exception:  # noqa: BLE001
-                self.db.execute("ROLLBACK TO archive_add")
-                outcome = self.add(_sanitized(mail, reason, bare=True), sightings)
-        self.db.execute("RELEASE archive_add")
-        return outcome
+        try:
+            with savepoint(self.db, "archive_add"):
+                return self.add(_sanitized(mail, reason, bare=False), sightings)
+        except Exception:  # noqa: BLE001
+            return self.add(_sanitized(mail, reason, bare=True), sightings)
 
     def add(self, mail: ParsedMail, sightings: list[Sighting]) -> Outcome:
         """Store one message (or only its new sightings when the Message-ID is already archived)."""

@@ -76,6 +76,22 @@ def write_transaction(db: Database) -> Iterator[None]:
 
 
 @contextmanager
+def savepoint(db: Database, name: str) -> Iterator[None]:
+    """A savepoint inside the open write transaction: on any exception only what ran inside it is undone
+    (and the exception goes on), the transaction itself stays open."""
+    if not in_write_transaction(db):
+        raise RuntimeError("a savepoint belongs inside write_transaction(db)")
+    db.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        db.execute(f"ROLLBACK TO {name}")
+        db.execute(f"RELEASE {name}")
+        raise
+    db.execute(f"RELEASE {name}")
+
+
+@contextmanager
 def exclusive_lock(db: Database, name: str, *, waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """An exclusive lock named `name` for this archive, across processes and threads (flock on a file
     beside the archive; each caller opens its own descriptor). `waiting` is called once when another

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.store.db import connect, in_write_transaction, write_transaction
+from bot.store.db import connect, in_write_transaction, savepoint, write_transaction
 
 
 @pytest.fixture
@@ -44,3 +44,16 @@ def test_a_write_left_open_outside_the_helper_is_refused_not_committed(db: Datab
         db.execute("INSERT INTO notes VALUES ('ours')")
     db.conn.rollback()
     assert texts(db) == []
+
+
+def test_a_savepoint_undoes_only_its_own_writes_and_needs_a_transaction(db: Database) -> None:
+    with write_transaction(db):
+        db.execute("INSERT INTO notes VALUES ('kept')")
+        with pytest.raises(ValueError), savepoint(db, "one"):
+            db.execute("INSERT INTO notes VALUES ('undone')")
+            raise ValueError("boom")
+        with savepoint(db, "two"):
+            db.execute("INSERT INTO notes VALUES ('also kept')")
+    assert texts(db) == ["kept", "also kept"]
+    with pytest.raises(RuntimeError, match="inside write_transaction"), savepoint(db, "three"):
+        pass
