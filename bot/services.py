@@ -83,16 +83,18 @@ class Services:
         db = connect(path, create=False) if path else self.db
         return CustomerIndexCache(db, free_mail=frozenset(self.directory.free_mail))
 
+    def indexers(self) -> list:
+        """Functions that index each committed batch of new messages (search, categories, …)."""
+        return [self.search.index.index_new, self.rules.index_new]
+
+    # ── rules ──
     @cached_property
     def rules(self) -> "RulesEngine":
         """The guide's mail rules: categories, CC rule, naming, routing, collisions, pool."""
         from bot.rules.engine import RulesEngine
 
-        return RulesEngine(self)
-
-    def indexers(self) -> list:
-        """Functions that index each committed batch of new messages (search, categories, …)."""
-        return [self.search.index.index_new, self.rules.index_new]
+        return RulesEngine(self.db, self.config, self.directory, audit=self.audit, visibility=self.visibility,
+                           permissions=self.permissions, customer_index=self.customer_index)
 
     # ── handover ──
     @cached_property

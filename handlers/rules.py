@@ -15,8 +15,7 @@ def category(request: Request) -> Reply:
     if len(request.args) != 2:
         raise UsageError("Give the message #id (from /search) and the right category.")
     services = request.services
-    result = services.rules.categories.correct(services, request.person, request.args[0], request.args[1],
-                                               request.now)
+    result = services.rules.categories.correct(request.person, request.args[0], request.args[1], request.now)
     was = result["from"] or "none"
     return Reply(
         command="category",

@@ -85,7 +85,9 @@ def digest(app: Any, team_id: str | None, days: int, as_json: bool) -> None:
         raise MailroomError(f"--team {team_id}: no such team (teams: {', '.join(services.directory.teams)})")
     now = services.clock.now()
     services.rules.scan(now)
-    echo_reply(digest_reply(services, digest_data(services, now, days), now, team=team_id), as_json=as_json)
+    zone = services.config.organization.timezone
+    echo_reply(digest_reply(zone, digest_data(services.db, services.directory, now, days), now, team=team_id),
+               as_json=as_json)
 
 
 @click.group("categories", invoke_without_command=True)

@@ -30,16 +30,16 @@ from bot.core.clock import iso
 from bot.core.config import Person
 from bot.core.directory import Directory
 from bot.core.errors import CommandError
-from bot.core.permissions import has_role
+from bot.core.permissions import Permissions, has_role
 from bot.mail.archive import sightings_for
 from bot.mail.parse import ParsedMail
 from bot.rules.settings import ORDER_CATEGORIES, Rules
 from bot.rules.text import KeywordTable, example_key, file_words, merge, own_text
+from bot.store.audit import AuditLog
 from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
     from bot.mail.archive import PrepareHook, Sighting
-    from bot.services import Services
 
 SUBJECT_WEIGHT, FILE_WEIGHT, BODY_WEIGHT = 3.0, 2.0, 1.0
 EXAMPLE_BONUS = 12.0
@@ -228,9 +228,13 @@ def load_examples(db: Database, rules: Rules) -> list[tuple[str, Example]]:
 class CategoryService:
     """Writes `messages.category` / `category_confidence` for order@ and support@ mail."""
 
-    def __init__(self, db: Database, rules: Rules):
+    def __init__(self, db: Database, rules: Rules, directory: Directory, permissions: Permissions, audit: AuditLog):
+        """`directory`, `permissions` and `audit`: who may correct a category (`correct`), and its audit entry."""
         self.db = db
         self.rules = rules
+        self.directory = directory
+        self.permissions = permissions
+        self.audit = audit
         self._categorizer: Categorizer | None = None
         self._corrections_seen = -1
 
@@ -391,7 +395,7 @@ class CategoryService:
         return self.rules.support_subtypes.get(row[0]) if row else None
 
     # -- /category -----------------------------------------------------------------------------
-    def correct(self, services: "Services", person: Person, ref: str, category: str, now: datetime) -> dict[str, object]:
+    def correct(self, person: Person, ref: str, category: str, now: datetime) -> dict[str, object]:
         """Set one message's category by hand (audited) and keep it as an example for later sorting."""
         row = _load(self.db, ref)
         if row is None:
@@ -403,7 +407,7 @@ class CategoryService:
         if mailbox is None:
             raise CommandError(f"Message #{pk} is not in an order or support mailbox: it has no category.",
                                code="no_category")
-        if not may_correct(services, person, mailbox):
+        if not may_correct(self.directory, self.permissions, person, mailbox):
             raise CommandError(f"Only a lead or the {mailbox.split('@')[0]}@ team may correct its categories.",
                                code="forbidden")
         allowed = self.rules.category_set(mailbox)
@@ -412,9 +416,9 @@ class CategoryService:
             raise CommandError(f"Unknown category {category!r} for {mailbox}: use one of {', '.join(allowed)}.",
                                code="bad_category")
         with write_transaction(self.db):
-            audit_id = services.audit.record(person.id, "category",
-                                             {"message": pk, "message_id": message_id, "from": old, "to": category},
-                                             f"#{pk}: {old or 'none'} → {category}")
+            audit_id = self.audit.record(person.id, "category",
+                                         {"message": pk, "message_id": message_id, "from": old, "to": category},
+                                         f"#{pk}: {old or 'none'} → {category}")
             self.db.execute(
                 "INSERT INTO category_corrections (message, message_id, mailbox, old_category, category, example, by, at,"
                 " audit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -454,12 +458,12 @@ class CategoryService:
         return items
 
 
-def may_correct(services: "Services", person: Person, mailbox: str) -> bool:
+def may_correct(directory: Directory, permissions: Permissions, person: Person, mailbox: str) -> bool:
     """Leads (and above), or any member of the mailbox's own team — who may read the mailbox: the answer
     names the message's subject."""
-    box = services.directory.mailboxes.get(mailbox)
+    box = directory.mailboxes.get(mailbox)
     in_team = box is not None and box.team is not None and box.team in person.teams
-    return (in_team or has_role(person, "lead")) and services.permissions.can(person, "read", mailbox)
+    return (in_team or has_role(person, "lead")) and permissions.can(person, "read", mailbox)
 
 
 def _load(db: Database, ref: str) -> tuple[int, str, str, str | None] | None:

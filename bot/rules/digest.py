@@ -7,18 +7,17 @@ manager) and `mailroom rules digest`. Figures only, no subjects or customers: sa
 """
 
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
+from sqlite_utils import Database
 
 from bot.core.clock import iso
+from bot.core.directory import Directory
 from bot.core.reply import Reply, context, fields, heading
 from bot.outbox import Destination, enqueue
 from bot.store.db import write_transaction
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 DIGEST_AT = time(9, 0)
 WINDOW_DAYS = 7
@@ -59,8 +58,7 @@ class RuleFigures(BaseModel):
         return out
 
 
-def person_figures(services: "Services", now: datetime, days: int = WINDOW_DAYS) -> dict[str, RuleFigures]:
-    db = services.db
+def person_figures(db: Database, now: datetime, days: int = WINDOW_DAYS) -> dict[str, RuleFigures]:
     since = iso(now - timedelta(days=days))
     until = iso(now)
     found: dict[str, RuleFigures] = {}
@@ -90,14 +88,13 @@ def person_figures(services: "Services", now: datetime, days: int = WINDOW_DAYS)
     return found
 
 
-def digest_data(services: "Services", now: datetime, days: int = WINDOW_DAYS) -> dict[str, Any]:
-    directory = services.directory
-    people = person_figures(services, now, days)
+def digest_data(db: Database, directory: Directory, now: datetime, days: int = WINDOW_DAYS) -> dict[str, Any]:
+    people = person_figures(db, now, days)
     teams: list[dict[str, Any]] = []
-    collisions = services.db.execute(
+    collisions = db.execute(
         "SELECT person_id, expected FROM rule_violations WHERE rule = 'collision' AND at >= ? AND at <= ?",
         [iso(now - timedelta(days=days)), iso(now)]).fetchall()
-    for team in services.config.teams:
+    for team in directory.teams.values():
         total = RuleFigures()
         members = {p.id for p in directory.members_of(team.id)}
         for person_id, figures in people.items():
@@ -117,8 +114,9 @@ def _share(ok: int, total: int) -> str:
     return f"{ok} of {total} ({ok / total:.0%})" if total else "—"
 
 
-def digest_reply(services: "Services", data: dict[str, Any], now: datetime, *, team: str | None = None) -> Reply:
-    day = now.astimezone(ZoneInfo(services.config.organization.timezone)).strftime("%a %Y-%m-%d")
+def digest_reply(zone: str, data: dict[str, Any], now: datetime, *, team: str | None = None) -> Reply:
+    """`zone`: the organization's time zone (the day in the heading)."""
+    day = now.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d")
     blocks = []
     teams = [t for t in data["teams"] if team is None or t["team"] == team]
     for t in teams:
@@ -144,18 +142,18 @@ def digest_reply(services: "Services", data: dict[str, Any], now: datetime, *, t
     return Reply(command="rules.digest", blocks=blocks, data={"digest": scoped})
 
 
-def enqueue_digests(services: "Services", now: datetime) -> int:
+def enqueue_digests(db: Database, directory: Directory, zone: str, now: datetime) -> int:
     """Each team's rules digest once per local day after DIGEST_AT (team channel, else its manager)."""
-    local_now = now.astimezone(ZoneInfo(services.config.organization.timezone))
+    local_now = now.astimezone(ZoneInfo(zone))
     if local_now.time() < DIGEST_AT:
         return 0
     day = local_now.date().isoformat()
-    data = digest_data(services, now)
+    data = digest_data(db, directory, now)
     added = 0
-    with write_transaction(services.db):
+    with write_transaction(db):
         for t in data["teams"]:
             key = f"rules:digest:{t['team']}:{day}"
-            team = services.directory.teams[t["team"]]
+            team = directory.teams[t["team"]]
             c = team.channels
             if any((c.slack, c.telegram, c.wecom, c.wecom_robot_key_env)):
                 destination, route = Destination("team", None, team.id), "rules digest: team channel"
@@ -163,6 +161,6 @@ def enqueue_digests(services: "Services", now: datetime) -> int:
                 destination, route = Destination("person", team.manager, None), "rules digest: manager"
             else:
                 continue
-            added += enqueue(services.db, key=key, kind="digest", level="digest", now=now, destination=destination,
-                             route=route, reply=digest_reply(services, data, now, team=team.id))
+            added += enqueue(db, key=key, kind="digest", level="digest", now=now, destination=destination,
+                             route=route, reply=digest_reply(zone, data, now, team=team.id))
     return added

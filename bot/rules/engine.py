@@ -18,20 +18,23 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from bot.core.config import Config
+from bot.core.directory import Directory
+from bot.core.permissions import Permissions
 from bot.mail.parse import ParsedMail
+from bot.mail.visibility import Visibility
 from bot.rules.categories import CategoryService
-from bot.rules.settings import Rules, load_rules
+from bot.rules.settings import Rules, load_rules, pool_teams
+from bot.store.audit import AuditLog
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the checkers are imported when first used: imports only need the categories
+    from bot.customers.matching import CustomerIndexCache
     from bot.rules.cc_rule import CcChecker
     from bot.rules.collisions import CollisionChecker
     from bot.rules.mail import MailRow
     from bot.rules.pool import PoolService
     from bot.rules.routing import InquiryRouter
     from bot.rules.violations import Finding
-
-if TYPE_CHECKING:  # the checkers are imported when first used: imports only need the categories
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 SCAN_KEY = "scan.upto"
@@ -71,12 +74,19 @@ class RulesTick:
 
 
 class RulesEngine:
-    def __init__(self, services: "Services"):
-        self.services = services
-        self.db: Database = services.db
-        self.directory = services.directory
-        self.rules: Rules = load_rules(services.config, services.directory)
-        self.categories = CategoryService(self.db, self.rules)
+    def __init__(self, db: Database, config: Config, directory: Directory, *, audit: AuditLog,
+                 visibility: Visibility, permissions: Permissions, customer_index: "CustomerIndexCache"):
+        """`config`: the `[rules]` settings (validated here), the mailboxes' teams (the pool's default teams)
+        and the organization's time zone (suggested subject dates, the nudges' and digest's local day)."""
+        self.db = db
+        self.directory = directory
+        self.audit = audit
+        self.visibility = visibility
+        self.customer_index = customer_index
+        self.rules: Rules = load_rules(config, directory)
+        self.zone = config.organization.timezone
+        self.pool_teams = pool_teams(self.rules, config)
+        self.categories = CategoryService(self.db, self.rules, directory, permissions, audit)
         self._boxes: dict[int | None, set[str]] = {}
         """Mailboxes each thread was seen in, remembered during one scan."""
 
@@ -99,13 +109,15 @@ class RulesEngine:
     def router(self, now: datetime) -> "InquiryRouter":
         from bot.rules.routing import InquiryRouter
 
-        return InquiryRouter(self.services, self.rules, self.collisions(now))
+        return InquiryRouter(self.db, self.directory, self.rules, self.collisions(now), audit=self.audit,
+                             visibility=self.visibility)
 
     @cached_property
     def pool(self) -> "PoolService":
         from bot.rules.pool import PoolService
 
-        return PoolService(self.services, self.rules)
+        return PoolService(self.db, self.directory, self.rules, self.pool_teams, audit=self.audit,
+                           customer_index=self.customer_index, zone=self.zone)
 
     # -- scanning ------------------------------------------------------------------------------
     def watermark(self) -> int:
@@ -194,7 +206,7 @@ class RulesEngine:
             if not ok:
                 first = self._thread_start(row)
                 suggestion = suggest_subject(row.subject, customer=customer, products=naming.products, body=row.text,
-                                             when=first or now, zone=self.services.config.organization.timezone,
+                                             when=first or now, zone=self.zone,
                                              date_format=naming.date_format)
                 self._found(Finding(row.id, row.message_id, row.thread_id, "subject_convention", row.person_id,
                                     row.customer_id, suggestion, row.date,
@@ -263,8 +275,8 @@ class RulesEngine:
             report.pool_warned, report.pool_moved = pool.warned, pool.moved
             with write_transaction(self.db):
                 self.db.execute("INSERT OR REPLACE INTO rules_state (key, value) VALUES (?, ?)", [POOL_KEY, hour])
-        report.nudges = notify(self.services, self.rules, now)
+        report.nudges = notify(self.db, self.directory, self.visibility, self.rules, self.zone, now)
         if self.rules.model.digest:
-            report.digests = digest.enqueue_digests(self.services, now)
+            report.digests = digest.enqueue_digests(self.db, self.directory, self.zone, now)
         log.debug("rules tick: %s", report.line())
         return report

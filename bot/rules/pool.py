@@ -20,17 +20,19 @@ from sqlite_utils import Database
 
 from bot.core.clock import iso, parse_instant
 from bot.core.config import Person
+from bot.core.directory import Directory
 from bot.core.errors import CommandError
 from bot.core.permissions import has_role
 from bot.core.reply import Button, Reply, context, fields, heading
 from bot.customers.inference import effective_owner, in_pool
 from bot.customers.ownership import owner_of, set_owner
 from bot.outbox import Destination, enqueue
-from bot.rules.settings import Rules, pool_teams
+from bot.rules.settings import Rules
+from bot.store.audit import AuditLog
 from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.customers.matching import CustomerIndexCache
 
 SYSTEM = "mailroom"
 
@@ -42,12 +44,17 @@ class PoolReport:
 
 
 class PoolService:
-    def __init__(self, services: "Services", rules: Rules):
-        self.services = services
-        self.db = services.db
-        self.directory = services.directory
+    def __init__(self, db: Database, directory: Directory, rules: Rules, teams: list[str], *, audit: AuditLog,
+                 customer_index: "CustomerIndexCache", zone: str):
+        """`teams`: the owning teams (bot.rules.settings.pool_teams); `zone`: the organization's time zone,
+        for the date in a warning."""
+        self.db = db
+        self.directory = directory
         self.rules = rules
-        self.teams = pool_teams(rules, services.config)
+        self.teams = teams
+        self.audit = audit
+        self.customer_index = customer_index
+        self.zone = zone
 
     @property
     def enabled(self) -> bool:
@@ -120,7 +127,7 @@ class PoolService:
         return row[0] if row else f"customer {customer_id}"
 
     def _warn(self, customer_id: int, owner: str, base: datetime, due: datetime, now: datetime) -> None:
-        name, zone = self._name(customer_id), self.services.config.organization.timezone
+        name, zone = self._name(customer_id), self.zone
         from zoneinfo import ZoneInfo
 
         due_local = due.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")
@@ -146,7 +153,7 @@ class PoolService:
                       f"{iso(base)[:10]}. /claim customer {name} takes it back.",
                       data={"pool": {"customer_id": customer_id, "customer": name, "owner": owner, "level": "moved"}})
         with write_transaction(self.db):
-            audit_id = self.services.audit.record(
+            audit_id = self.audit.record(
                 SYSTEM, "pool move", {"customer_id": customer_id, "customer": name, "from": owner, "source": source,
                                       "last_contact": iso(base)}, f"{name}: {owner} → pool")
             self.db.execute(
@@ -170,7 +177,7 @@ class PoolService:
                  "last_contact": r[5]} for r in rows]
 
     def claim(self, person: Person, text: str, now: datetime) -> dict[str, Any]:
-        resolution = self.services.customer_index.get().resolve(text)
+        resolution = self.customer_index.get().resolve(text)
         if resolution.status != "found":
             names = [m.customer.name for m in (resolution.matches or resolution.suggestions)]
             hint = f" Did you mean: {', '.join(names)}?" if names else ""
@@ -191,7 +198,7 @@ class PoolService:
         with write_transaction(self.db):
             if not in_pool(self.db, customer_id):
                 raise CommandError(f"{name} was taken from the pool meanwhile.", code="conflict")
-            audit_id = self.services.audit.record(
+            audit_id = self.audit.record(
                 by, "pool claim", {"customer_id": customer_id, "customer": name, "to": person_id, "request": request_id},
                 f"{name}: pool → {person_id}")
             set_owner(self.db, customer_id, person_id, source="assignment", at=now, by=by,
@@ -218,9 +225,9 @@ class PoolService:
             request_id = int(self.db.execute(
                 "INSERT INTO pool_requests (customer_id, person_id, state, requested_at) VALUES (?, ?, 'pending', ?)",
                 [customer_id, person.id, iso(now)]).lastrowid or 0)
-            audit_id = self.services.audit.record(person.id, "pool request",
-                                                  {"customer_id": customer_id, "customer": name, "request": request_id},
-                                                  f"{name}: {person.id} asks to claim")
+            audit_id = self.audit.record(person.id, "pool request",
+                                         {"customer_id": customer_id, "customer": name, "request": request_id},
+                                         f"{name}: {person.id} asks to claim")
             self.db.execute(
                 "INSERT INTO pool_events (customer_id, kind, person_id, by, at, audit_id) VALUES (?, 'requested', ?, ?, ?, ?)",
                 [customer_id, person.id, person.id, iso(now), audit_id],
@@ -267,8 +274,8 @@ class PoolService:
                                 request_id=request_id)
             return {**result, "request": request_id}
         with write_transaction(self.db):
-            audit_id = self.services.audit.record(person.id, "pool refuse", {"request": request_id, "customer": name},
-                                                  f"{name}: request of {requester} refused")
+            audit_id = self.audit.record(person.id, "pool refuse", {"request": request_id, "customer": name},
+                                         f"{name}: request of {requester} refused")
             self.db.execute("UPDATE pool_requests SET state = 'refused', decided_by = ?, decided_at = ? WHERE id = ?",
                             [person.id, iso(now), request_id])
             self.db.execute(

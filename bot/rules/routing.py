@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -32,17 +32,15 @@ from bot.core.permissions import has_role
 from bot.core.reply import Button, Reply, context, fields, heading
 from bot.customers.inference import effective_owner
 from bot.customers.ownership import owner_of, set_owner
-from bot.mail.visibility import Audience, hidden_note, message_mailboxes
+from bot.mail.visibility import Audience, Visibility, hidden_note, message_mailboxes
 from bot.outbox import Destination, enqueue
 from bot.rules.collisions import CollisionChecker, Similar
 from bot.rules.mail import MailRow
 from bot.rules.settings import Rules
 from bot.rules.text import KeywordTable, own_text
 from bot.sla.away import away_of
+from bot.store.audit import AuditLog
 from bot.store.db import write_transaction
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 GENERIC_TLDS = frozenset({
     "com", "net", "org", "info", "biz", "io", "co", "me", "tv", "cc", "app", "dev", "xyz", "online", "site", "shop",
@@ -121,10 +119,12 @@ def country_of(db: Database, directory: Directory, customer_id: int | None, send
 
 
 class InquiryRouter:
-    def __init__(self, services: "Services", rules: Rules, collisions: CollisionChecker):
-        self.services = services
-        self.db = services.db
-        self.directory = services.directory
+    def __init__(self, db: Database, directory: Directory, rules: Rules, collisions: CollisionChecker, *,
+                 audit: AuditLog, visibility: Visibility):
+        self.db = db
+        self.directory = directory
+        self.audit = audit
+        self.visibility = visibility
         self.rules = rules
         self.settings = rules.routing
         self.collisions = collisions
@@ -297,7 +297,7 @@ class InquiryRouter:
             "ON c.id = m.customer_id WHERE m.id = ?", [claim.message]).fetchone()
         subject, from_name, from_addr, customer = row if row else ("", "", "", None)
         boxes = message_mailboxes(self.db, [claim.message]).get(claim.message, [])
-        readable = self.services.visibility.may_read(audience, boxes)
+        readable = self.visibility.may_read(audience, boxes)
         if not readable:
             subject, from_name, from_addr = "", "", ""
             customer = customer or "a customer"
@@ -346,7 +346,7 @@ class InquiryRouter:
                 current = owner_of(self.db, claim.customer_id)
                 if current is not None and effective_owner(self.db, self.directory, claim.customer_id, now=now)[0]:
                     raise CommandError(f"The customer is owned by {current.person_id} meanwhile.", code="conflict")
-            audit_id = self.services.audit.record(
+            audit_id = self.audit.record(
                 person.id, "claim", {"claim": claim.id, "thread_id": claim.thread_id, "customer_id": claim.customer_id,
                                      "proposed_to": claim.proposed_to}, f"inquiry #{claim.id} claimed by {person.id}")
             if claim.customer_id is not None:
@@ -365,8 +365,8 @@ class InquiryRouter:
                 raise CommandError(f"Inquiry #{claim.id} is not waiting on anyone ({claim.state}).", code="closed")
             if claim.proposed_to != person.id and not (has_role(person, "lead") and claim.team in person.teams):
                 raise CommandError(f"Inquiry #{claim.id} was proposed to {claim.proposed_to}, not you.", code="forbidden")
-            self.services.audit.record(person.id, "pass", {"claim": claim.id, "proposed_to": claim.proposed_to},
-                                       f"inquiry #{claim.id} passed by {person.id}")
+            self.audit.record(person.id, "pass", {"claim": claim.id, "proposed_to": claim.proposed_to},
+                              f"inquiry #{claim.id} passed by {person.id}")
             updated = self._pass_on(claim, claim.proposed_to, now, why="pass")
         return {"id": updated.id, "state": updated.state, "proposed_to": updated.proposed_to, "tried": updated.tried}
 

@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
@@ -24,13 +24,10 @@ from bot.core.clock import iso
 from bot.core.directory import Directory
 from bot.core.reply import Reply, bullets, context, heading
 from bot.customers.inference import effective_owner
-from bot.mail.visibility import Audience, hidden_note, message_mailboxes, thread_mailboxes
+from bot.mail.visibility import Audience, Visibility, hidden_note, message_mailboxes, thread_mailboxes
 from bot.outbox import Destination, enqueue
 from bot.rules.settings import Rules
 from bot.store.db import write_transaction
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 RULES = ("missing_cc", "cc_gap", "subject_convention", "quotation_name", "collision")
 RULE_LABELS = {
@@ -123,14 +120,15 @@ def violations(db: Database, *, rule: str | None = None, person: str | None = No
 # ── telling people ─────────────────────────────────────────────────────────────────────────────
 
 
-def notify(services: "Services", rules: Rules, now: datetime) -> int:
+def notify(db: Database, directory: Directory, visibility: Visibility, rules: Rules, zone: str,
+           now: datetime) -> int:
     """Enqueue the private nudges for violations nobody was told about yet; returns alerts added.
 
     Few and batched: at most one nudge per person, kind of rule and local day (`rules:<kind>:<day>:<person>`),
     holding everything found for them in this round; a thread (a customer pair, for collisions) is told
     about once. Findings beyond that stay recorded — in `mailroom rules` and the daily digest — and are
-    marked with the nudge (or earlier notice) that covered them."""
-    db, directory = services.db, services.directory
+    marked with the nudge (or earlier notice) that covered them. `zone`: the organization's time zone (the
+    local day)."""
     rows = db.execute(
         "SELECT v.id, v.message_id, v.thread_id, v.rule, v.person_id, v.customer_id, v.expected, v.evidence, v.at, "
         "v.found_at, m.subject, c.name, v.message FROM rule_violations v LEFT JOIN messages m ON m.id = v.message "
@@ -140,7 +138,7 @@ def notify(services: "Services", rules: Rules, now: datetime) -> int:
         return 0
     oldest = iso(now - rules.model.notify_max_age)
     grace = iso(now - rules.cc.gap_grace)
-    day = now.astimezone(ZoneInfo(services.config.organization.timezone)).strftime("%Y-%m-%d")
+    day = now.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     targets: dict[str, str] = {}
     marks: list[tuple[str, int]] = []
@@ -175,7 +173,7 @@ def notify(services: "Services", rules: Rules, now: datetime) -> int:
     with write_transaction(db):
         for key, found in groups.items():
             person_id = targets[key]
-            reply = nudge_reply(services, person_id, found)
+            reply = nudge_reply(db, directory, visibility, person_id, found)
             added += enqueue(db, key=key, kind="rules", level=found[0]["rule"], now=now,
                              destination=Destination("person", person_id, None), route="rules: private nudge",
                              reply=reply)
@@ -216,16 +214,16 @@ def _recipients(db: Database, directory: Directory, v: dict[str, Any], now: date
     return []
 
 
-def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]]) -> Reply:
+def nudge_reply(db: Database, directory: Directory, visibility: Visibility, person_id: str,
+                found: list[dict[str, Any]]) -> Reply:
     """A private, friendly message: what the guide asks, and the corrected suggestion."""
-    directory = services.directory
     first = found[0]
     rule = first["rule"]
     # the choke point (bot/mail/visibility.py): a nudge names only mail its reader may read
     person = directory.people.get(person_id)
     audience = Audience.person(person) if person is not None else Audience(())
-    boxes = message_mailboxes(services.db, [v["message"] for v in found if v.get("message") is not None])
-    sieved = services.visibility.sieve(audience, found, lambda v: boxes.get(int(v.get("message") or 0), []))
+    boxes = message_mailboxes(db, [v["message"] for v in found if v.get("message") is not None])
+    sieved = visibility.sieve(audience, found, lambda v: boxes.get(int(v.get("message") or 0), []))
     readable = sieved.shown
     subject = (readable[0]["subject"] or "(no subject)") if readable else ""
     # A collision or a missing CC is told even about mail the reader may not read — who, which customer,
@@ -246,7 +244,7 @@ def nudge_reply(services: "Services", person_id: str, found: list[dict[str, Any]
         elif v["rule"] == "cc_gap":
             lines.append(_gap_line(v))
         elif v["rule"] == "collision":
-            lines.extend(_collision_lines(services, audience, v, person_id))
+            lines.extend(_collision_lines(db, directory, visibility, audience, v, person_id))
     if hidden:
         lines.append(hidden_note(hidden, "finding", more=bool(lines)))
     titles = {
@@ -275,8 +273,8 @@ def _gap_line(v: dict[str, Any]) -> str:
             f"{v['expected'] or 'a shared mailbox'}: please forward it there.")
 
 
-def _collision_lines(services: "Services", audience: Audience, v: dict[str, Any], person_id: str) -> list[str]:
-    directory = services.directory
+def _collision_lines(db: Database, directory: Directory, visibility: Visibility, audience: Audience,
+                     v: dict[str, Any], person_id: str) -> list[str]:
     e = v["evidence"]
     owner, other = v["expected"], v["person"]
     name = directory.people[owner].name if owner in directory.people else owner
@@ -290,8 +288,8 @@ def _collision_lines(services: "Services", audience: Audience, v: dict[str, Any]
             lines.append(f"{directory.people[who].name if who in directory.people else who}: first {facts['first']}, "
                          f"last {facts['last']}, {facts['messages']} message(s)")
     threads = e.get("threads", [])[:5]
-    where = thread_mailboxes(services.db, [t["id"] for t in threads])
-    shown = services.visibility.sieve(audience, threads, lambda t: where.get(t["id"], []))
+    where = thread_mailboxes(db, [t["id"] for t in threads])
+    shown = visibility.sieve(audience, threads, lambda t: where.get(t["id"], []))
     for thread in shown.shown:
         lines.append(f"thread #{thread['id']}: {thread['subject']}")
     if shown.hidden:

@@ -50,7 +50,7 @@ def test_figures_per_person_and_team(tmp_path: Path) -> None:
         lab.clock.set(NOW + timedelta(days=30))
         lab.tick()
 
-        data = digest_data(lab.services, lab.now, days=60)
+        data = digest_data(lab.services.db, lab.services.directory, lab.now, days=60)
 
         people = {p["person"]: p for p in data["people"]}
         figures = ("milestones", "milestones_ok", "subjects", "subjects_ok", "quotations", "quotations_ok",
