@@ -17,8 +17,13 @@ from bot.store.db import archive_file, connect
 if TYPE_CHECKING:  # built on first use: a command that needs none of them never imports them
     from bot.customers.matching import CustomerIndexCache
     from bot.mail.visibility import Visibility
+    from bot.report.dashboard import Dashboard
+    from bot.report.weekly import Reports
     from bot.rules.engine import RulesEngine
     from bot.search.service import SearchService
+    from bot.sla.actions import SlaActions
+    from bot.sla.alerts import SlaAlerts
+    from bot.sla.digest import SlaDigests
     from bot.sla.engine import SlaEngine
 
 
@@ -89,3 +94,42 @@ class Services:
     def indexers(self) -> list:
         """Functions that index each committed batch of new messages (search, categories, …)."""
         return [self.search.index.index_new, self.rules.index_new]
+
+    # ── sla ──
+    @cached_property
+    def sla_actions(self) -> "SlaActions":
+        """ack, snooze, resolve, away, back: each audited."""
+        from bot.sla.actions import SlaActions
+
+        return SlaActions(self.db, self.sla, self.permissions, self.audit, self.clock,
+                          self.config.organization.timezone)
+
+    @cached_property
+    def sla_alerts(self) -> "SlaAlerts":
+        """Alert routing (never where the mailbox may not be read), the alert Reply, queueing due alerts."""
+        from bot.sla.alerts import SlaAlerts
+
+        return SlaAlerts(self.db, self.directory, self.permissions, self.visibility, self.sla.policies,
+                         self.config.organization.timezone)
+
+    @cached_property
+    def sla_digests(self) -> "SlaDigests":
+        """The daily SLA digest per team."""
+        from bot.sla.digest import SlaDigests
+
+        return SlaDigests(self.db, self.directory, self.sla.policies, self.config.organization.timezone)
+
+    # ── report ──
+    @cached_property
+    def reports(self) -> "Reports":
+        """The managers' report with charts, asked for or weekly (imports matplotlib)."""
+        from bot.report.weekly import Reports
+
+        return Reports(self.db, self.config, self.directory, self.permissions, self.visibility, self.sla.policies)
+
+    @cached_property
+    def dashboard(self) -> "Dashboard":
+        """The read-only web dashboard (WSGI) over this Services' connection."""
+        from bot.report.dashboard import Dashboard
+
+        return Dashboard(self.db, self.config, self.directory, self.permissions, self.sla, self.clock)

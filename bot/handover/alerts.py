@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.reply import Reply
 from bot.outbox import Destination, enqueue
-from bot.sla.alerts import Router, alert_reply
 from bot.sla.items import attach_owners, select_items
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ def reroute_alerts(services: "Services", customer_ids: list[int], now: datetime,
     item_ids = sorted({row["item"] for row in rows})
     items = {i.id: i for i in select_items(db, now, f"i.id IN ({', '.join('?' for _ in item_ids)})", item_ids)}
     attach_owners(db, services.directory, list(items.values()), now)
-    router = Router(services, now)
+    router = services.sla_alerts.router(now)
     moved: list[dict[str, Any]] = []
     for row in rows:
         item = items.get(row["item"])
@@ -78,7 +77,7 @@ def reroute_alerts(services: "Services", customer_ids: list[int], now: datetime,
         if new == row["destination"]:
             continue
         route = f"{route}; re-routed by {note}"
-        reply = alert_reply(services, item, row["level"], now, route)
+        reply = services.sla_alerts.reply(item, row["level"], now, route)
         changed = db.execute(
             "UPDATE sla_alerts SET dest_kind = ?, dest_person = ?, dest_team = ?, route = ?, reply = ? "
             "WHERE id = ? AND status = 'pending'",
