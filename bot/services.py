@@ -125,7 +125,8 @@ class Services:
         """The managers' report with charts, asked for or weekly (imports matplotlib)."""
         from bot.report.weekly import Reports
 
-        return Reports(self.db, self.config, self.directory, self.permissions, self.visibility, self.sla.policies)
+        return Reports(self.db, self.config, self.directory, self.permissions, self.visibility,
+                       self.sla.policies)
 
     @cached_property
     def dashboard(self) -> "Dashboard":

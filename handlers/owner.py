@@ -75,8 +75,8 @@ def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     best = resolution.matches[0]
     now = request.now
     services = request.services
-    facts = customer_facts(services.db, services.directory, services.visibility, services.sla, best.customer.id,
-                           now=now, reader=request.person)
+    facts = customer_facts(services.db, services.directory, services.visibility, services.sla,
+                           best.customer.id, now=now, reader=request.person)
     zone = request.services.config.organization.timezone
     blocks = [
         heading(f"{facts.customer.name} — {_owner_line(facts)}"),

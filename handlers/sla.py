@@ -89,7 +89,8 @@ def _digest(request: Request, rest: list[str]) -> Reply:
     readable = set(services.permissions.readable_mailboxes(request.person))
     teams = [t for t in sla_digests.teams() if not rest or t == rest[0].lower()]
     if rest and not teams:
-        raise CommandError(f"no team {echo(rest[0])!r} with an SLA mailbox (teams: {', '.join(sla_digests.teams())})",
+        known = ", ".join(sla_digests.teams())
+        raise CommandError(f"no team {echo(rest[0])!r} with an SLA mailbox (teams: {known})",
                            code="unknown_team")
     services.sla.evaluate(request.now)
     digests = [sla_digests.digest(t, request.now) for t in teams]

@@ -79,8 +79,9 @@ class Reports:
 
     def reply(self, *, now: datetime, rights: list[str], team: str | None = None, person: str | None = None,
               days: int = WEEK_DAYS, out_dir: Path, command: str = "report", note: str = "") -> Reply:
-        """The figures drawn as charts in `out_dir`, and a Reply with a short summary and the charts as images.
-        `data`: {"period", "figures", "charts": [{"name", "path", "title"}]} (as `mailroom report --json`)."""
+        """The figures drawn as charts in `out_dir`, and a Reply with a short summary and the charts as
+        images. `data`: {"period", "figures", "charts": [{"name", "path", "title"}]} (as
+        `mailroom report --json`)."""
         result = compute(self.db, self.config, now=now, rights=rights, team=team, person=person, days=days,
                          policies=self.policies)
         charts = render(result, out_dir)
@@ -111,18 +112,18 @@ class Reports:
                 continue
             c = team.channels
             if any((c.slack, c.telegram, c.wecom, c.wecom_robot_key_env)):
-                destination, route, rights = Destination("team", None, team.id), "weekly report: team channel", \
-                    self.team_rights(team.id)
+                destination, route = Destination("team", None, team.id), "weekly report: team channel"
+                rights = self.team_rights(team.id)
             elif team.manager and team.manager in self.directory.people:
                 manager = self.directory.people[team.manager]
-                destination, route, rights = Destination("person", manager.id, None), "weekly report: manager", \
-                    self.permissions.readable_mailboxes(manager)
+                destination, route = Destination("person", manager.id, None), "weekly report: manager"
+                rights = self.permissions.readable_mailboxes(manager)
             else:
                 log.info("weekly report of team %s: no channel and no manager", team.id)
                 continue
             reply = self.reply(now=now, rights=rights, team=team.id, days=WEEK_DAYS,
                                out_dir=self.report_dir(key.replace(":", "-")), command="report.weekly")
             with write_transaction(self.db):
-                added += enqueue(self.db, key=key, kind="report", level="report", now=now, destination=destination,
-                                 route=route, reply=reply)
+                added += enqueue(self.db, key=key, kind="report", level="report", now=now,
+                                 destination=destination, route=route, reply=reply)
         return added

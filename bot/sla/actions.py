@@ -72,8 +72,9 @@ class SlaActions:
         if item.acked_by:
             return item
         with write_transaction(self.db):
-            self.db.execute("UPDATE sla_items SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL",
-                            [int(now.timestamp()), person.id, item.id])
+            self.db.execute(
+                "UPDATE sla_items SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL",
+                [int(now.timestamp()), person.id, item.id])
             self.audit.record(person.id, "sla ack", {"item": item.id, "mailbox": item.mailbox}, "acked")
         item.acked_by, item.acked_at = person.id, int(now.timestamp())
         return item
@@ -98,7 +99,8 @@ class SlaActions:
         return item
 
     def resolve(self, person: Person, text: str) -> Item:
-        """Stop the clock by hand: a solution given outside mail (phone, visit), or a first response by phone."""
+        """Stop the clock by hand: a solution given outside mail (phone, visit), or a first response by
+        phone."""
         now = self.clock.now()
         item = self.load_item(person, text, now, right="reply")
         now_s = int(now.timestamp())
@@ -115,7 +117,8 @@ class SlaActions:
         item.closed_at, item.close_reason = now_s, "resolved"
         return item
 
-    def away(self, person: Person, who: Person, until_text: str, backup: Person | None) -> tuple[datetime, str]:
+    def away(self, person: Person, who: Person, until_text: str, backup: Person | None
+             ) -> tuple[datetime, str]:
         """`who` is away until then; their alerts go to `backup` (default: their configured backup)."""
         if who.id != person.id and not has_role(person, "lead"):
             raise CommandError("only a lead, manager or admin may set someone else away", code="forbidden")
@@ -135,7 +138,8 @@ class SlaActions:
 
     def back(self, person: Person, who: Person) -> bool:
         if who.id != person.id and not has_role(person, "lead"):
-            raise CommandError("only a lead, manager or admin may change someone else's absence", code="forbidden")
+            raise CommandError("only a lead, manager or admin may change someone else's absence",
+                               code="forbidden")
         with write_transaction(self.db):
             cleared = clear_away(self.db, who.id)
             if cleared:

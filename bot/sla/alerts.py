@@ -191,7 +191,8 @@ class SlaAlerts:
         for item in items:
             reached = LEVEL_RANK[item.state]
             for level in ALERT_LEVELS[item.alerted: reached]:
-                threshold = {"warning": item.warn_at, "breached": item.due_at, "escalated": item.escalate_at}[level]
+                threshold = {"warning": item.warn_at, "breached": item.due_at,
+                             "escalated": item.escalate_at}[level]
                 destination, route = router.route(item, level)
                 if destination is None:
                     log.warning("SLA %s of item #%s (%s) not sent: %s", level, item.id, item.mailbox, route)
@@ -202,7 +203,9 @@ class SlaAlerts:
             for item, level, destination, route, status in planned:
                 reply = self.reply(item, level, now, route)
                 added += enqueue(db, key=alert_key(item.id, level), kind="sla", level=level, now=now,
-                                 destination=destination, route=route, reply=reply, item=item.id, status=status)
+                                 destination=destination, route=route, reply=reply, item=item.id,
+                                 status=status)
             for item in items:
-                db.execute("UPDATE sla_items SET alerted = max(alerted, ?) WHERE id = ?", [LEVEL_RANK[item.state], item.id])
+                db.execute("UPDATE sla_items SET alerted = max(alerted, ?) WHERE id = ?",
+                           [LEVEL_RANK[item.state], item.id])
         return added

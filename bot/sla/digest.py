@@ -53,7 +53,8 @@ class SlaDigests:
     def teams(self) -> list[str]:
         """Teams that work at least one mailbox with an SLA policy."""
         policies = self.policies
-        teams = {m.team for m in self.directory.mailboxes.values() if m.team and m.address in policies.by_mailbox}
+        teams = {m.team for m in self.directory.mailboxes.values()
+                 if m.team and m.address in policies.by_mailbox}
         return [t.id for t in self.directory.teams.values() if t.id in teams]
 
     def digest(self, team_id: str, now: datetime) -> TeamDigest:

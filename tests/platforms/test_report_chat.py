@@ -160,7 +160,8 @@ def test_a_report_too_late_is_skipped_not_posted(demo_services: Services) -> Non
 
 def test_a_team_channel_report_counts_only_what_every_reader_may_read(demo_services: Services) -> None:
     services = demo_services
-    assert services.reports.team_rights("sales") == ["inquiry@hengda-valves.com"]  # members + manager all read it
+    # members + manager all read it
+    assert services.reports.team_rights("sales") == ["inquiry@hengda-valves.com"]
     services.config.permissions["inquiry@hengda-valves.com"] = type(
         next(iter(services.config.permissions.values())))(read=["amy", "li", "chen", "lucy"])
     for cached in ("visibility", "reports"):  # (the choke point caches rights per person; reports holds it)
