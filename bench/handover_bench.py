@@ -48,7 +48,6 @@ from bot.customers.ownership import set_owner  # noqa: E402
 from bot.customers.report import customer_facts  # noqa: E402
 from bot.demo.files import write_starter  # noqa: E402
 from bot.services import Services  # noqa: E402
-from bot.sla.alerts import enqueue_alerts  # noqa: E402
 from bot.store.db import write_transaction  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -119,7 +118,7 @@ def build(folder: Path, customers: int, owned: int, seed: int = 11) -> Path:
         db.conn.executemany("INSERT INTO sightings (message, mailbox) VALUES (?, ?)", sighting_rows)
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('crm_loaded', 'bench')")
     services.sla.evaluate(NOW, full=True)
-    enqueue_alerts(services, NOW)
+    services.sla_alerts.enqueue(NOW)
     db.conn.close()
     return config_path
 
@@ -169,7 +168,7 @@ def baseline(services: Services, customer_ids: list[int]) -> dict[str, float]:
                       expect_from="chen", check_expected=True)
     t1 = time.perf_counter()
     for cid in customer_ids:  # the brief from what /owner computes, plus the same milestones
-        customer_facts(services, cid, now=now)
+        customer_facts(db, services.directory, services.visibility, services.sla, cid, now=now)
         customer_milestones(db, cid, now=now, roles=roles)
     t2 = time.perf_counter()
     return {"assign": t1 - t0, "brief": t2 - t1}

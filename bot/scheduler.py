@@ -13,8 +13,6 @@ from zoneinfo import ZoneInfo
 
 from bot.core.reply import context
 from bot.outbox import Channel, DeliveryReport, Destination, deliver_pending, enqueue, with_console
-from bot.sla.alerts import enqueue_alerts
-from bot.sla.digest import digest_reply, sla_teams, team_digest
 from bot.sla.engine import Evaluation
 from bot.store.db import write_transaction
 
@@ -50,7 +48,8 @@ def enqueue_digests(services: "Services", now: datetime) -> int:
         return 0
     day = local_now.date().isoformat()
     planned = []
-    for team_id in sla_teams(services):
+    digests = services.sla_digests
+    for team_id in digests.teams():
         key = f"sla:digest:{team_id}:{day}"
         if services.db.execute("SELECT 1 FROM sla_alerts WHERE key = ?", [key]).fetchone():
             continue
@@ -62,7 +61,7 @@ def enqueue_digests(services: "Services", now: datetime) -> int:
             destination, route = Destination("person", team.manager, None), "manager"
         else:
             destination, route = None, f"team {team_id} has no channel and no manager"
-        reply = digest_reply(services, [team_digest(services, team_id, now)], now)
+        reply = digests.reply([digests.digest(team_id, now)], now)
         head = services.audit.head()
         if head is not None:  # the audit chain head, anchored outside the archive by whoever keeps the digest
             reply.blocks.append(context(f"Audit chain head: entry {head[0]}, {head[1][:16]}"))
@@ -79,12 +78,10 @@ def run_scheduler_once(services: "Services", channels: list[Channel] | None = No
     """Evaluate (incrementally), queue what became due, deliver through `channels` (+ the console)."""
     now = services.clock.now()
     report = TickReport(services.sla.evaluate(now))
-    report.alerts = enqueue_alerts(services, now)
+    report.alerts = services.sla_alerts.enqueue(now)
     report.digests = enqueue_digests(services, now)
     if any(team.report for team in services.config.teams):  # (matplotlib loaded only where reports are on)
-        from bot.report.weekly import enqueue_weekly_reports
-
-        report.reports = enqueue_weekly_reports(services, now)
+        report.reports = services.reports.enqueue_weekly(now)
     report.delivery = deliver_pending(services.db, with_console(channels), now)
     log.debug("sla tick: %s", report.line())
     try:

@@ -21,8 +21,13 @@ if TYPE_CHECKING:  # built on first use: a command that needs none of them never
     from bot.handover.service import HandoverDesk
     from bot.handover.undo import HandoverUndo
     from bot.mail.visibility import Visibility
+    from bot.report.dashboard import Dashboard
+    from bot.report.weekly import Reports
     from bot.rules.engine import RulesEngine
     from bot.search.service import SearchService
+    from bot.sla.actions import SlaActions
+    from bot.sla.alerts import SlaAlerts
+    from bot.sla.digest import SlaDigests
     from bot.sla.engine import SlaEngine
 
 
@@ -96,15 +101,54 @@ class Services:
         return RulesEngine(self.db, self.config, self.directory, audit=self.audit, visibility=self.visibility,
                            permissions=self.permissions, customer_index=self.customer_index)
 
+    # ── sla ──
+    @cached_property
+    def sla_actions(self) -> "SlaActions":
+        """ack, snooze, resolve, away, back: each audited."""
+        from bot.sla.actions import SlaActions
+
+        return SlaActions(self.db, self.sla, self.permissions, self.audit, self.clock,
+                          self.config.organization.timezone)
+
+    @cached_property
+    def sla_alerts(self) -> "SlaAlerts":
+        """Alert routing (never where the mailbox may not be read), the alert Reply, queueing due alerts."""
+        from bot.sla.alerts import SlaAlerts
+
+        return SlaAlerts(self.db, self.directory, self.permissions, self.visibility, self.sla.policies,
+                         self.config.organization.timezone)
+
+    @cached_property
+    def sla_digests(self) -> "SlaDigests":
+        """The daily SLA digest per team."""
+        from bot.sla.digest import SlaDigests
+
+        return SlaDigests(self.db, self.directory, self.sla.policies, self.config.organization.timezone)
+
+    # ── report ──
+    @cached_property
+    def reports(self) -> "Reports":
+        """The managers' report with charts, asked for or weekly (imports matplotlib)."""
+        from bot.report.weekly import Reports
+
+        return Reports(self.db, self.config, self.directory, self.permissions, self.visibility,
+                       self.sla.policies)
+
+    @cached_property
+    def dashboard(self) -> "Dashboard":
+        """The read-only web dashboard (WSGI) over this Services' connection."""
+        from bot.report.dashboard import Dashboard
+
+        return Dashboard(self.db, self.config, self.directory, self.permissions, self.sla, self.clock)
+
     # ── handover ──
     @cached_property
     def handover_alerts(self) -> "HandoverAlerts":
         """A handover's unsent SLA alerts, routed again with the SLA engine's own router and alert text."""
         from bot.handover.alerts import HandoverAlerts
-        from bot.sla.alerts import Router, alert_reply
 
-        return HandoverAlerts(self.db, self.directory, router_for=lambda now: Router(self, now),
-                              render_alert=lambda item, level, now, route: alert_reply(self, item, level, now, route))
+        return HandoverAlerts(self.db, self.directory, router_for=self.sla_alerts.router,
+                              render_alert=self.sla_alerts.reply)
 
     @cached_property
     def handover_briefs(self) -> "HandoverBriefs":

@@ -6,7 +6,6 @@ from bot.chat.commands import Request, UsageError, command
 from bot.core.config import Person
 from bot.core.errors import CommandError
 from bot.core.reply import Reply, bullets, echo, heading
-from bot.sla import actions as sla_actions
 from bot.sla.away import current_aways
 from bot.sla.view import person_name
 
@@ -31,13 +30,13 @@ def away(request: Request) -> Reply:
         )
     who = _person(request, args[0])
     if len(args) == 2 and args[1].lower() in ("back", "off", "cancel"):
-        cleared = sla_actions.back(services, request.person, who)
+        cleared = services.sla_actions.back(request.person, who)
         text = f"{who.name} is back: alerts go to them again." if cleared else f"{who.name} was not away."
         return Reply(command="away", text=text, data={"person": who.id, "away": False})
     if len(args) not in (3, 5) or args[1].lower() != "until" or (len(args) == 5 and args[3].lower() != "backup"):
         raise UsageError()
     backup = _person(request, args[4]) if len(args) == 5 else None
-    until, backup_id = sla_actions.away(services, request.person, who, args[2], backup)
+    until, backup_id = services.sla_actions.away(request.person, who, args[2], backup)
     local_until = until.astimezone(ZoneInfo(zone))
     text = (f"{who.name} is away until {local_until:%Y-%m-%d %H:%M}; "
             f"their alerts go to {person_name(directory, backup_id)} meanwhile.")

@@ -74,7 +74,9 @@ def owner(request: Request) -> Reply:
 def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     best = resolution.matches[0]
     now = request.now
-    facts = customer_facts(request.services, best.customer.id, now=now, reader=request.person)
+    services = request.services
+    facts = customer_facts(services.db, services.directory, services.visibility, services.sla,
+                           best.customer.id, now=now, reader=request.person)
     zone = request.services.config.organization.timezone
     blocks = [
         heading(f"{facts.customer.name} — {_owner_line(facts)}"),
@@ -94,7 +96,7 @@ def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     data = {
         "query": query,
         "status": "found",
-        "matches": [match_json(request.services, m, now) for m in resolution.matches[:1]],
+        "matches": [match_json(services.db, services.directory, m, now) for m in resolution.matches[:1]],
         "details": facts.model_dump(mode="json"),
     }
     return Reply(command="owner", blocks=blocks, data=data)
@@ -102,7 +104,8 @@ def found_reply(request: Request, query: str, resolution: Resolution) -> Reply:
 
 def ambiguous_reply(request: Request, query: str, resolution: Resolution) -> Reply:
     now = request.now
-    matches = [match_json(request.services, m, now) for m in resolution.matches]
+    services = request.services
+    matches = [match_json(services.db, services.directory, m, now) for m in resolution.matches]
     lines = [
         f"{m['customer']['name']} — {_owner_name(m['owner'])} ({SOURCE_WORDS[m['source']]}) · score {m['score']:g}"
         for m in matches

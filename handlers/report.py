@@ -4,7 +4,6 @@ from bot.chat.commands import Request, UsageError, command
 from bot.core.errors import CommandError
 from bot.core.reply import Reply
 from bot.outbox import Destination, enqueue
-from bot.report.weekly import report_dir, report_reply
 from bot.store.db import write_transaction
 
 USAGE = "/report [team] [days]"
@@ -34,9 +33,10 @@ def report(request: Request) -> Reply:
         team = person.teams[0]
     services.sla.evaluate(now)
     key = f"report:ask:{person.id}:{team or 'all'}:{days}:{int(now.timestamp())}"
-    reply = report_reply(services, now=now, rights=services.permissions.readable_mailboxes(person), team=team,
-                         days=days, out_dir=report_dir(services, key.replace(":", "-")),
-                         note="The charts follow as images in a direct message.")
+    reports = services.reports
+    reply = reports.reply(now=now, rights=services.permissions.readable_mailboxes(person), team=team,
+                          days=days, out_dir=reports.report_dir(key.replace(":", "-")),
+                          note="The charts follow as images in a direct message.")
     with write_transaction(services.db):  # the images go out through the outbox: once, whatever restarts
         queued = enqueue(services.db, key=key, kind="report", level="report", now=now,
                          destination=Destination("person", person.id, None), route="report: asked for", reply=reply)

@@ -4,8 +4,6 @@ from bot.chat.commands import Request, UsageError, command
 from bot.core.display import short_mailbox
 from bot.core.errors import CommandError
 from bot.core.reply import Reply, echo, fields, heading
-from bot.sla import actions as sla_actions
-from bot.sla.digest import digest_reply, sla_teams, team_digest
 from bot.sla.view import item_json, item_line, list_reply, local, person_name, visible_items
 
 USAGE = ("/sla [mine | breached | team <id> | show <id> | ack <id> | snooze <id> <4h> | resolve <id> | digest [team]]")
@@ -51,8 +49,10 @@ def sla(request: Request) -> Reply:
 
 
 def _list(request: Request, scope: str, team: str | None, title: str) -> Reply:
-    items = visible_items(request.services, request.person, request.now, scope=scope, team=team)
-    return list_reply(request.services, items, request.now, title=title)
+    services = request.services
+    items = visible_items(services.db, services.sla, services.permissions, services.directory, request.person,
+                          request.now, scope=scope, team=team)
+    return list_reply(services.directory, items, request.now, title=title)
 
 
 def _act(request: Request, verb: str, rest: list[str]) -> Reply:
@@ -61,7 +61,7 @@ def _act(request: Request, verb: str, rest: list[str]) -> Reply:
     zone = services.config.organization.timezone
     if verb == "show":
         services.sla.evaluate(now)
-        item = sla_actions.load_item(services, person, rest[0], now)
+        item = services.sla_actions.load_item(person, rest[0], now)
         return Reply(
             command="sla",
             blocks=[heading(item_line(item, directory, now)),
@@ -71,13 +71,13 @@ def _act(request: Request, verb: str, rest: list[str]) -> Reply:
             data={"item": item_json(item, directory)},
         )
     if verb == "ack":
-        item = sla_actions.ack(services, person, rest[0])
+        item = services.sla_actions.ack(person, rest[0])
         text = f"#{item.id} acknowledged by {person_name(directory, item.acked_by)}: no further escalation."
     elif verb == "snooze":
-        item = sla_actions.snooze(services, person, rest[0], rest[1])
+        item = services.sla_actions.snooze(person, rest[0], rest[1])
         text = f"#{item.id} snoozed until {local(item.snoozed_until or 0, zone)}: alerts wait until then."
     else:
-        item = sla_actions.resolve(services, person, rest[0])
+        item = services.sla_actions.resolve(person, rest[0])
         text = f"#{item.id} resolved by {person.name}: the {item.kind.replace('_', ' ')} clock is stopped."
     text += f" ({short_mailbox(item.mailbox)} · {item.customer} · {item.subject})"
     return Reply(command="sla", text=text, data={"action": verb, "item": item_json(item, directory)})
@@ -85,12 +85,14 @@ def _act(request: Request, verb: str, rest: list[str]) -> Reply:
 
 def _digest(request: Request, rest: list[str]) -> Reply:
     services = request.services
+    sla_digests = services.sla_digests
     readable = set(services.permissions.readable_mailboxes(request.person))
-    teams = [t for t in sla_teams(services) if not rest or t == rest[0].lower()]
+    teams = [t for t in sla_digests.teams() if not rest or t == rest[0].lower()]
     if rest and not teams:
-        raise CommandError(f"no team {echo(rest[0])!r} with an SLA mailbox (teams: {', '.join(sla_teams(services))})",
+        known = ", ".join(sla_digests.teams())
+        raise CommandError(f"no team {echo(rest[0])!r} with an SLA mailbox (teams: {known})",
                            code="unknown_team")
     services.sla.evaluate(request.now)
-    digests = [team_digest(services, t, request.now) for t in teams]
+    digests = [sla_digests.digest(t, request.now) for t in teams]
     digests = [d for d in digests if set(d.mailboxes) <= readable]
-    return digest_reply(services, digests, request.now)
+    return sla_digests.reply(digests, request.now)

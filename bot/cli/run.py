@@ -51,10 +51,9 @@ def web_apps(app: Any) -> dict[str, Any]:
     """More WSGI apps for `mailroom serve` / `run`, by path prefix, served behind the same limits as the
     chat routes: the read-only dashboard under /dashboard/ (bot/report/dashboard.py), on a connection of
     its own."""
-    from bot.report.dashboard import make_app
     from bot.services import Services
 
-    return {"/dashboard/": make_app(Services(app.config, app.services.clock))}
+    return {"/dashboard/": Services(app.config, app.services.clock).dashboard}
 
 
 @click.command("serve")

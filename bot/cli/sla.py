@@ -27,11 +27,11 @@ def sla(ctx: click.Context, who: str | None, as_json: bool, state: tuple[str, ..
     services = app.services
     person = app.person(who) if who else None
     now = services.clock.now()
-    items = visible_items(services, person, now)
+    items = visible_items(services.db, services.sla, services.permissions, services.directory, person, now)
     if state:
         items = [i for i in items if i.state in state]
     title = f"SLA — as {person.name}" if person else "SLA — all mailboxes"
-    echo_reply(list_reply(services, items, now, title=title, show=len(items) if not as_json else 20,
+    echo_reply(list_reply(services.directory, items, now, title=title, show=len(items) if not as_json else 20,
                            data_limit=None), as_json)
 
 
@@ -61,17 +61,16 @@ def tick(app: Any, full: bool, as_json: bool) -> None:
 @click.pass_obj
 def digest(app: Any, team_id: str | None, as_json: bool) -> None:
     """The daily digest per team: open and breached counts, share answered within SLA (7 days), median."""
-    from bot.sla.digest import digest_reply, sla_teams, team_digest
-
     services = app.services
-    teams = sla_teams(services)
+    digests = services.sla_digests
+    teams = digests.teams()
     if team_id is not None:
         if team_id not in teams:
             raise MailroomError(f"--team {team_id}: no team with an SLA mailbox (teams: {', '.join(teams)})")
         teams = [team_id]
     now = services.clock.now()
     services.sla.evaluate(now)
-    echo_reply(digest_reply(services, [team_digest(services, t, now) for t in teams], now), as_json)
+    echo_reply(digests.reply([digests.digest(t, now) for t in teams], now), as_json)
 
 
 def _channels(services: Any) -> list[Any]:

@@ -3,15 +3,16 @@
 `customer_facts` gathers the owner and backup, how the owner is known (CRM, assignment, handover, or
 inferred from mail with its evidence), the last inbound and outbound dates and the open threads — a
 thread is open while its last non-automatic customer-facing message is inbound. When the SLA engine is
-present (`services.sla`), each open thread also carries its SLA state; see `sla_states`.
+given, each open thread also carries its SLA state; see `sla_states`.
 """
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
+from sqlite_utils import Database
 
 from bot.core.clock import iso, parse_instant
 from bot.core.config import Person
@@ -22,7 +23,10 @@ from bot.customers.inference import effective_owner, inferred_candidates
 from bot.customers.matching import CustomerRecord, Match
 from bot.customers.ownership import history, owner_of
 from bot.customers.threads import waiting_threads
-from bot.mail.visibility import Audience
+from bot.mail.visibility import Audience, Visibility
+
+if TYPE_CHECKING:
+    from bot.sla.engine import SlaEngine
 
 log = logging.getLogger(__name__)
 OPEN_THREADS_SHOWN = 5
@@ -101,10 +105,10 @@ def customer_ref(record: CustomerRecord) -> CustomerRef:
     return CustomerRef(id=record.id, name=record.name, domains=list(record.domains), aliases=list(record.aliases))
 
 
-def match_json(services: Any, match: Match, now: datetime) -> dict[str, Any]:
+def match_json(db: Database, directory: Directory, match: Match, now: datetime) -> dict[str, Any]:
     """One entry of `data.matches`: customer, owner (or null), score 0–100, source, and what matched."""
-    owner_id, source = effective_owner(services.db, services.directory, match.customer.id, now=now)
-    owner = person_ref(services.directory, owner_id)
+    owner_id, source = effective_owner(db, directory, match.customer.id, now=now)
+    owner = person_ref(directory, owner_id)
     return {
         "customer": customer_ref(match.customer).model_dump(),
         "owner": owner.model_dump() if owner else None,
@@ -115,10 +119,11 @@ def match_json(services: Any, match: Match, now: datetime) -> dict[str, Any]:
     }
 
 
-def customer_facts(services: Any, customer_id: int, *, now: datetime, reader: Person | None = None) -> OwnerFacts:
+def customer_facts(db: Database, directory: Directory, visibility: Visibility, sla: "SlaEngine | None",
+                   customer_id: int, *, now: datetime, reader: Person | None = None) -> OwnerFacts:
     """The facts for `reader` (None: an admin's view, everything): open threads, last inbound and outbound
-    come only from mail the reader may read; the rest of the open threads is counted in `open_hidden`."""
-    db, directory = services.db, services.directory
+    come only from mail the reader may read; the rest of the open threads is counted in `open_hidden`.
+    `sla`: the SLA engine for the threads' states (None: no states)."""
     row = customer_row(db, customer_id)
     if row is None:
         raise LookupError(f"no customer {customer_id}")
@@ -136,7 +141,7 @@ def customer_facts(services: Any, customer_id: int, *, now: datetime, reader: Pe
         if inferred is not None:
             facts.evidence = Evidence(messages=inferred.messages, last_at=iso(inferred.last_at), score=inferred.score)
     audience = Audience.person(reader) if reader is not None else None
-    scope, params = services.visibility.message_filter(audience) if audience else ("1", [])
+    scope, params = visibility.message_filter(audience) if audience else ("1", [])
     last = dict(db.execute(
         "SELECT direction, max(date) FROM messages m WHERE customer_id = ? AND auto_submitted = 0 AND is_bounce = 0 "
         f"AND is_list = 0 AND direction IN ('inbound', 'outbound') AND {scope} GROUP BY direction",
@@ -146,11 +151,11 @@ def customer_facts(services: Any, customer_id: int, *, now: datetime, reader: Pe
     threads = open_threads(db, customer_id)
     total = len(threads)
     if audience is not None:
-        threads = services.visibility.sieve(audience, threads, lambda t: t.mailboxes).shown
-    states = sla_states(services, [t.id for t in threads], now)
+        threads = visibility.sieve(audience, threads, lambda t: t.mailboxes).shown
+    states = sla_states(sla, [t.id for t in threads], now)
     for thread in threads:
         state = states.get(thread.id)
-        if state and audience is not None and not services.visibility.may_read(audience, [state.get("mailbox", "")]):
+        if state and audience is not None and not visibility.may_read(audience, [state.get("mailbox", "")]):
             state = None  # the worst item sits in a mailbox the reader may not read: no state, no due time
         thread.sla = state
     facts.open_threads, facts.open_count, facts.open_hidden = threads, total, total - len(threads)
@@ -191,16 +196,15 @@ def open_threads(db: Any, customer_id: int) -> list[OpenThread]:
     ]
 
 
-def sla_states(services: Any, thread_ids: list[int], now: datetime) -> dict[int, dict[str, Any]]:
+def sla_states(engine: "SlaEngine | None", thread_ids: list[int], now: datetime) -> dict[int, dict[str, Any]]:
     """The hook to the SLA engine: per open thread, its worst open SLA item (state, kind, mailbox, due).
 
-    Uses `services.sla.thread_states(thread_ids, now)` when the engine offers it, else its `open_items`;
+    Uses the engine's `thread_states(thread_ids, now)` when it offers it, else its `open_items`;
     without an engine (or if it fails) /owner simply shows no SLA state — it must never break /owner.
     """
     if not thread_ids:
         return {}
     try:
-        engine = getattr(services, "sla", None)
         if engine is None:
             return {}
         lookup = getattr(engine, "thread_states", None)

@@ -26,14 +26,17 @@ from urllib.parse import parse_qs, quote
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlite_utils import Database
 
-from bot.core.config import Person
-from bot.core.permissions import has_role
+from bot.core.clock import Clock
+from bot.core.config import Config, Person
+from bot.core.directory import Directory
+from bot.core.permissions import Permissions, has_role
 from bot.report.access import AccessError, end_session, session_person, sign_in
 from bot.report.figures import STATE_RANK, compute
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.sla.engine import SlaEngine
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +58,17 @@ class Page(Exception):
 
 
 class Dashboard:
-    """The WSGI application. One archive connection, so requests are served one at a time (a lock)."""
+    """The WSGI application. One archive connection, so requests are served one at a time (a lock).
+    `config` for the figures (`compute`), the teams listed and the organisation's time zone."""
 
-    def __init__(self, services: "Services", *, secure_cookies: bool = False):
-        self.services = services
+    def __init__(self, db: Database, config: Config, directory: Directory, permissions: Permissions,
+                 sla: "SlaEngine", clock: Clock, *, secure_cookies: bool = False):
+        self.db = db
+        self.config = config
+        self.directory = directory
+        self.permissions = permissions
+        self.sla = sla
+        self.clock = clock
         self.secure_cookies = secure_cookies
         self.lock = threading.Lock()
         self._cache: dict[tuple[Any, ...], tuple[datetime, Any]] = {}
@@ -83,14 +93,14 @@ class Dashboard:
             return self._send(start_response, 405, "read-only: GET only", headers, method)
         try:
             with self.lock:
-                now = self.services.clock.now()
+                now = self.clock.now()
                 if path == "/signin":
                     return self._sign_in(environ, start_response, query, base, headers, now)
                 cookie = _cookie(environ)
                 if path == "/logout":
-                    end_session(self.services.db, cookie, now)
+                    end_session(self.db, cookie, now)
                     raise Page(200, "Signed out. Ask for a new link with /dashboard in chat.")
-                person = self._person(session_person(self.services.db, cookie, now))
+                person = self._person(session_person(self.db, cookie, now))
                 body = self._page(path, query, person, now, base, nonce)
         except Page as page:
             return self._send(start_response, page.status, page.message, headers, method, base=base, nonce=nonce)
@@ -114,7 +124,7 @@ class Dashboard:
     def _sign_in(self, environ: dict[str, Any], start_response: StartResponse, query: dict[str, str], base: str,
                  headers: list[tuple[str, str]], now: datetime) -> list[bytes]:
         try:
-            person_id, cookie = sign_in(self.services.db, query.get("t", ""), now)
+            person_id, cookie = sign_in(self.db, query.get("t", ""), now)
         except AccessError as exc:
             raise Page(403, str(exc)) from None
         if self._person(person_id) is None:
@@ -131,7 +141,7 @@ class Dashboard:
     def _person(self, person_id: str | None) -> Person | None:
         if person_id is None:
             return None
-        return self.services.directory.people.get(person_id)
+        return self.directory.people.get(person_id)
 
     # ── pages ─────────────────────────────────────────────────────────────────────────────────
     def _page(self, path: str, query: dict[str, str], person: Person | None, now: datetime, base: str,
@@ -144,12 +154,12 @@ class Dashboard:
                                    "path": path, "teams": self._teams_for(person), "now": now}
         if not parts:
             return self._render("overview.html", context, self._report(person, now, days))
-        if parts[0] == "team" and len(parts) == 2 and parts[1] in self.services.directory.teams:
-            team = self.services.directory.teams[parts[1]]
+        if parts[0] == "team" and len(parts) == 2 and parts[1] in self.directory.teams:
+            team = self.directory.teams[parts[1]]
             return self._render("team.html", {**context, "team": team},
                                 self._report(person, now, days, team=team.id, people=True))
         if parts[0] == "person" and len(parts) == 2 and self._may_see_person(person, parts[1]):
-            other = self.services.directory.people[parts[1]]
+            other = self.directory.people[parts[1]]
             return self._render("person.html", {**context, "person": other},
                                 self._report(person, now, days, person_id=other.id))
         if parts[0] == "customer" and len(parts) == 2 and parts[1].isdigit():
@@ -172,26 +182,25 @@ class Dashboard:
                 person_id: str | None = None, people: bool = False) -> Any:
         """The figures, kept for CACHE_TTL per (rights, scope, days) while the SLA engine has not run again:
         figures move only as mail arrives (one engine tick a minute), and a large team's take a second."""
-        services = self.services
-        rights = tuple(services.permissions.readable_mailboxes(person))
-        row = services.db.execute("SELECT value FROM meta WHERE key = 'sla.evaluated_at'").fetchone()
+        rights = tuple(self.permissions.readable_mailboxes(person))
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'sla.evaluated_at'").fetchone()
         key = (rights, team, person_id, days, people, row[0] if row else None)
         cached = self._cache.get(key)
         if cached is not None and now - cached[0] < CACHE_TTL:
             return cached[1]
-        report = compute(services.db, services.config, now=now, rights=list(rights), team=team, person=person_id,
-                         days=days, policies=services.sla.policies, people=people)
+        report = compute(self.db, self.config, now=now, rights=list(rights), team=team, person=person_id,
+                         days=days, policies=self.sla.policies, people=people)
         if len(self._cache) >= CACHE_SIZE:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = (now, report)
         return report
 
     def _teams_for(self, person: Person) -> list[Any]:
-        return list(self.services.config.teams)
+        return list(self.config.teams)
 
     def _may_see_person(self, reader: Person, person_id: str) -> bool:
         """Oneself; managers and admins anyone; a lead the people of their teams."""
-        other = self.services.directory.people.get(person_id)
+        other = self.directory.people.get(person_id)
         if other is None:
             return False
         if other.id == reader.id or has_role(reader, "manager"):
@@ -204,8 +213,8 @@ class Dashboard:
         from bot.customers.ownership import history
         from bot.customers.threads import waiting_threads
 
-        db = self.services.db
-        readable = self.services.permissions.readable_mailboxes(reader)
+        db = self.db
+        readable = self.permissions.readable_mailboxes(reader)
         marks = ", ".join("?" for _ in readable)
         row = db.execute("SELECT id, name, country, domains FROM customers WHERE id = ?", [customer_id]).fetchone()
         seen = readable and db.execute(
@@ -213,12 +222,12 @@ class Dashboard:
             f"AND s.mailbox IN ({marks}) LIMIT 1", [customer_id, *readable]).fetchone()
         if row is None or not (seen or reader.role == "admin"):
             raise Page(404, "No such customer (or not one whose mail you may read).")
-        owner, source = effective_owner(db, self.services.directory, customer_id, now=now)
+        owner, source = effective_owner(db, self.directory, customer_id, now=now)
         threads = [t for t in waiting_threads(db, customer_id) if set(t.mailboxes) & set(readable)]
         items = {}
         if threads:
-            items = self.services.sla.thread_states([t.id for t in threads], now)
-        people = self.services.directory.people
+            items = self.sla.thread_states([t.id for t in threads], now)
+        people = self.directory.people
         return {"customer": {"id": row[0], "name": row[1], "country": row[2], "domains": json.loads(row[3] or "[]")},
                 "owner": people[owner].name if owner in people else owner, "owner_source": source,
                 "history": history(db, customer_id),
@@ -228,10 +237,10 @@ class Dashboard:
 
     def _handovers(self, reader: Person) -> list[dict[str, Any]]:
         """Managers and admins see every handover; others those they gave, received or ran."""
-        rows = self.services.db.execute(
+        rows = self.db.execute(
             "SELECT id, from_person, to_person, customers, state, reason, actor, created_at, confirmed_at "
             "FROM handovers ORDER BY id DESC LIMIT 200").fetchall()
-        people = self.services.directory.people
+        people = self.directory.people
         out = []
         for hid, giver, receiver, customers, state, reason, actor, created, confirmed in rows:
             if not has_role(reader, "manager") and reader.id not in (giver, receiver, actor):
@@ -245,7 +254,7 @@ class Dashboard:
     def _local(self, value: str | None) -> str:
         if not value:
             return "—"
-        zone = ZoneInfo(self.services.config.organization.timezone)
+        zone = ZoneInfo(self.config.organization.timezone)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
         return moment.astimezone(zone).strftime("%m-%d %H:%M")
 
@@ -281,11 +290,6 @@ def _charts(f: Any) -> dict[str, Any]:
     states = [(s, n, STATE_COLOURS[s]) for s, n in sorted(f.open_by_state.items(), key=lambda kv: STATE_RANK[kv[0]])]
     return {"per_day": per_day, "top": top, "top_inquiries": top_inquiries, "ages": ages,
             "top_age": max([n for _, n in ages] + [1]), "states": states, "state_colours": STATE_COLOURS}
-
-
-def make_app(services: "Services", **kwargs: Any) -> Dashboard:
-    """The dashboard for `mailroom serve` to mount under /dashboard/ (SCRIPT_NAME = /dashboard)."""
-    return Dashboard(services, **kwargs)
 
 
 def mount(app: Callable[..., Iterable[bytes]], dashboard: Dashboard, prefix: str = "/dashboard"

@@ -15,18 +15,21 @@ import logging
 import re
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sqlite_utils import Database
+
+from bot.core.config import Config
+from bot.core.directory import Directory
+from bot.core.permissions import Permissions
 from bot.core.reply import Image, Reply, context, fields, heading
+from bot.mail.visibility import Audience, Visibility
 from bot.outbox import Destination, enqueue
 from bot.report.charts import render
 from bot.report.figures import compute
 from bot.report.summary import summary_fields, title
+from bot.sla.policies import Policies
 from bot.store.db import write_transaction
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -51,66 +54,76 @@ def latest_slot(schedule: str, now: datetime, zone: ZoneInfo) -> datetime:
     return slot if slot <= local else slot - timedelta(days=7)
 
 
-def report_dir(services: "Services", name: str) -> Path:
-    return services.config.archive_path.parent / "reports" / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+class Reports:
+    """The managers' report of one archive, as a chat Reply with charts: asked for (/report) or weekly.
+    `config` for the figures (`compute`), the archive's place and the organisation's name and zone."""
 
+    def __init__(self, db: Database, config: Config, directory: Directory, permissions: Permissions,
+                 visibility: Visibility, policies: Policies):
+        self.db = db
+        self.config = config
+        self.directory = directory
+        self.permissions = permissions
+        self.visibility = visibility
+        self.policies = policies
 
-def team_rights(services: "Services", team_id: str) -> list[str]:
-    """Mailboxes every reader of the team's channel (its members and manager) may read: the choke point's
-    judgement of a channel post (`Audience.team`)."""
-    from bot.mail.visibility import Audience
+    def report_dir(self, name: str) -> Path:
+        """Where a report's chart files go: beside the archive, in `reports/<name>`."""
+        return self.config.archive_path.parent / "reports" / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
-    audience = Audience.team(services.directory, team_id)
-    return [m for m in services.directory.mailboxes if services.visibility.may_read(audience, [m])]
+    def team_rights(self, team_id: str) -> list[str]:
+        """Mailboxes every reader of the team's channel (its members and manager) may read: the choke point's
+        judgement of a channel post (`Audience.team`)."""
+        audience = Audience.team(self.directory, team_id)
+        return [m for m in self.directory.mailboxes if self.visibility.may_read(audience, [m])]
 
+    def reply(self, *, now: datetime, rights: list[str], team: str | None = None, person: str | None = None,
+              days: int = WEEK_DAYS, out_dir: Path, command: str = "report", note: str = "") -> Reply:
+        """The figures drawn as charts in `out_dir`, and a Reply with a short summary and the charts as
+        images. `data`: {"period", "figures", "charts": [{"name", "path", "title"}]} (as
+        `mailroom report --json`)."""
+        result = compute(self.db, self.config, now=now, rights=rights, team=team, person=person, days=days,
+                         policies=self.policies)
+        charts = render(result, out_dir)
+        directory = self.directory
+        name = (directory.people[person].name if person else directory.teams[team].name if team
+                else self.config.organization.name)
+        blocks = [heading(title(result, name)), fields(*summary_fields(result))]
+        if note:
+            blocks.append(context(note))
+        return Reply(command=command, blocks=blocks,
+                     images=[Image(path=c.path, title=c.title) for c in charts],
+                     data={"period": result.period.model_dump(mode="json"),
+                           "figures": result.figures.model_dump(mode="json"),
+                           "charts": [c.model_dump(mode="json") for c in charts]})
 
-def report_reply(services: "Services", *, now: datetime, rights: list[str], team: str | None = None,
-                 person: str | None = None, days: int = WEEK_DAYS, out_dir: Path, command: str = "report",
-                 note: str = "") -> Reply:
-    """The figures drawn as charts in `out_dir`, and a Reply with a short summary and the charts as images.
-    `data`: {"period", "figures", "charts": [{"name", "path", "title"}]} (as `mailroom report --json`)."""
-    result = compute(services.db, services.config, now=now, rights=rights, team=team, person=person, days=days,
-                     policies=services.sla.policies)
-    charts = render(result, out_dir)
-    directory = services.directory
-    name = (directory.people[person].name if person else directory.teams[team].name if team
-            else services.config.organization.name)
-    blocks = [heading(title(result, name)), fields(*summary_fields(result))]
-    if note:
-        blocks.append(context(note))
-    return Reply(command=command, blocks=blocks,
-                 images=[Image(path=c.path, title=c.title) for c in charts],
-                 data={"period": result.period.model_dump(mode="json"), "figures": result.figures.model_dump(mode="json"),
-                       "charts": [c.model_dump(mode="json") for c in charts]})
-
-
-def enqueue_weekly_reports(services: "Services", now: datetime) -> int:
-    """Queue each team's weekly report once, at its configured local day and time."""
-    zone = ZoneInfo(services.config.organization.timezone)
-    added = 0
-    for team in services.config.teams:
-        if not team.report:
-            continue
-        slot = latest_slot(team.report, now, zone)
-        if now - slot > CATCH_UP:
-            continue
-        key = f"report:weekly:{team.id}:{slot.date().isoformat()}"
-        if services.db.execute("SELECT 1 FROM sla_alerts WHERE key = ?", [key]).fetchone():
-            continue
-        c = team.channels
-        if any((c.slack, c.telegram, c.wecom, c.wecom_robot_key_env)):
-            destination, route, rights = Destination("team", None, team.id), "weekly report: team channel", \
-                team_rights(services, team.id)
-        elif team.manager and team.manager in services.directory.people:
-            manager = services.directory.people[team.manager]
-            destination, route, rights = Destination("person", manager.id, None), "weekly report: manager", \
-                services.permissions.readable_mailboxes(manager)
-        else:
-            log.info("weekly report of team %s: no channel and no manager", team.id)
-            continue
-        reply = report_reply(services, now=now, rights=rights, team=team.id, days=WEEK_DAYS,
-                             out_dir=report_dir(services, key.replace(":", "-")), command="report.weekly")
-        with write_transaction(services.db):
-            added += enqueue(services.db, key=key, kind="report", level="report", now=now, destination=destination,
-                             route=route, reply=reply)
-    return added
+    def enqueue_weekly(self, now: datetime) -> int:
+        """Queue each team's weekly report once, at its configured local day and time."""
+        zone = ZoneInfo(self.config.organization.timezone)
+        added = 0
+        for team in self.config.teams:
+            if not team.report:
+                continue
+            slot = latest_slot(team.report, now, zone)
+            if now - slot > CATCH_UP:
+                continue
+            key = f"report:weekly:{team.id}:{slot.date().isoformat()}"
+            if self.db.execute("SELECT 1 FROM sla_alerts WHERE key = ?", [key]).fetchone():
+                continue
+            c = team.channels
+            if any((c.slack, c.telegram, c.wecom, c.wecom_robot_key_env)):
+                destination, route = Destination("team", None, team.id), "weekly report: team channel"
+                rights = self.team_rights(team.id)
+            elif team.manager and team.manager in self.directory.people:
+                manager = self.directory.people[team.manager]
+                destination, route = Destination("person", manager.id, None), "weekly report: manager"
+                rights = self.permissions.readable_mailboxes(manager)
+            else:
+                log.info("weekly report of team %s: no channel and no manager", team.id)
+                continue
+            reply = self.reply(now=now, rights=rights, team=team.id, days=WEEK_DAYS,
+                               out_dir=self.report_dir(key.replace(":", "-")), command="report.weekly")
+            with write_transaction(self.db):
+                added += enqueue(self.db, key=key, kind="report", level="report", now=now,
+                                 destination=destination, route=route, reply=reply)
+        return added

@@ -15,22 +15,23 @@ recorded as `stale` instead of being pushed to chat.
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+
+from sqlite_utils import Database
 
 from bot.core.config import Person, Team
+from bot.core.directory import Directory
 from bot.core.display import short_mailbox
 from bot.core.durations import format_duration
+from bot.core.permissions import Permissions
 from bot.core.reply import Button, Mention, Reply, context, fields, heading
-from bot.mail.visibility import Audience
+from bot.mail.visibility import Audience, Visibility
 from bot.outbox import Destination, enqueue
 from bot.sla.away import stand_in
 from bot.sla.items import Item, attach_owners, select_items
+from bot.sla.policies import Policies
 from bot.sla.text_rules import ALERT_LEVELS, LEVEL_RANK
 from bot.sla.view import KIND_LABELS, STATE_ICONS, item_json, local, person_name
 from bot.store.db import write_transaction
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,12 @@ def alert_key(item_id: int, level: str) -> str:
 class Router:
     """Chooses an alert's destination along its level's chain, never where the mailbox may not be read."""
 
-    def __init__(self, services: "Services", now: datetime):
-        self.services = services
-        self.directory = services.directory
-        self.permissions = services.permissions
+    def __init__(self, db: Database, directory: Directory, permissions: Permissions, visibility: Visibility,
+                 now: datetime):
+        self.db = db
+        self.directory = directory
+        self.permissions = permissions
+        self.visibility = visibility
         self.now = now
 
     def route(self, item: Item, level: str) -> tuple[Destination | None, str]:
@@ -77,7 +80,7 @@ class Router:
         if person_id is None:
             notes.append(f"no {role}")
             return None
-        receiver, absent = stand_in(self.services.db, person_id, self.now)
+        receiver, absent = stand_in(self.db, person_id, self.now)
         how = role if not absent else f"{role} {person_id} away → backup {receiver}"
         if not self._may_read(receiver, item.mailbox):
             notes.append(f"{role} {receiver} may not read {short_mailbox(item.mailbox)}")
@@ -100,7 +103,7 @@ class Router:
         if not any((channels.slack, channels.telegram, channels.wecom, channels.wecom_robot_key_env)):
             notes.append(f"team {team.id} has no alert channel")
             return None
-        if not self.services.visibility.may_read(Audience.team(self.directory, team.id), [item.mailbox]):
+        if not self.visibility.may_read(Audience.team(self.directory, team.id), [item.mailbox]):
             notes.append(f"team {team.id} channel has members who may not read {short_mailbox(item.mailbox)}")
             return None
         return Destination("team", None, team.id), "team channel"
@@ -110,11 +113,11 @@ class Router:
         return self.directory.teams.get(mailbox.team) if mailbox and mailbox.team else None
 
 
-def alert_reply(services: "Services", item: Item, level: str, now: datetime, route: str) -> Reply:
-    """The alert as a Reply: who waits, how long, against which SLA; Ack and Snooze buttons. No mail body."""
-    directory = services.directory
-    zone = services.config.organization.timezone
-    clock = services.sla.policies.clock_for(item.mailbox, item.kind)
+def alert_reply(directory: Directory, policies: Policies, zone: str, item: Item, level: str, now: datetime,
+                route: str) -> Reply:
+    """The alert as a Reply: who waits, how long, against which SLA; Ack and Snooze buttons. No mail body.
+    `zone`: the organisation's time zone, for the local times shown."""
+    clock = policies.clock_for(item.mailbox, item.kind)
     sla = format_duration(timedelta(seconds=clock.seconds)) if clock else "?"
     waited = format_duration(now - datetime.fromtimestamp(item.started, now.tzinfo))
     owner = person_name(directory, item.owner)
@@ -154,31 +157,55 @@ def mention(person: Person) -> Mention:
                    telegram=str(person.telegram) if person.telegram is not None else None, wecom=person.wecom)
 
 
-def enqueue_alerts(services: "Services", now: datetime) -> int:
-    """Write the alert of every level each open item has newly reached; returns how many were added."""
-    db = services.db
-    now_s = int(now.timestamp())
-    items = select_items(db, now, _DUE_LEVELS, {"now": now_s})
-    if not items:
-        return 0
-    attach_owners(db, services.directory, items, now)
-    router = Router(services, now)
-    planned = []
-    for item in items:
-        reached = LEVEL_RANK[item.state]
-        for level in ALERT_LEVELS[item.alerted: reached]:
-            threshold = {"warning": item.warn_at, "breached": item.due_at, "escalated": item.escalate_at}[level]
-            destination, route = router.route(item, level)
-            if destination is None:
-                log.warning("SLA %s of item #%s (%s) not sent: %s", level, item.id, item.mailbox, route)
-            stale = now_s - threshold > STALE_AFTER.total_seconds()
-            planned.append((item, level, destination, route, "stale" if stale else None))
-    added = 0
-    with write_transaction(db):
-        for item, level, destination, route, status in planned:
-            reply = alert_reply(services, item, level, now, route)
-            added += enqueue(db, key=alert_key(item.id, level), kind="sla", level=level, now=now,
-                             destination=destination, route=route, reply=reply, item=item.id, status=status)
+class SlaAlerts:
+    """The SLA alerts of one archive: routed by `Router`, drawn by `alert_reply`, queued by `enqueue`.
+    `zone` is the organisation's time zone (the local times an alert shows)."""
+
+    def __init__(self, db: Database, directory: Directory, permissions: Permissions, visibility: Visibility,
+                 policies: Policies, zone: str):
+        self.db = db
+        self.directory = directory
+        self.permissions = permissions
+        self.visibility = visibility
+        self.policies = policies
+        self.zone = zone
+
+    def router(self, now: datetime) -> Router:
+        """A router for alerts sent at `now` (absences as they are then)."""
+        return Router(self.db, self.directory, self.permissions, self.visibility, now)
+
+    def reply(self, item: Item, level: str, now: datetime, route: str) -> Reply:
+        """The alert of `item` at `level` as a Reply (see `alert_reply`)."""
+        return alert_reply(self.directory, self.policies, self.zone, item, level, now, route)
+
+    def enqueue(self, now: datetime) -> int:
+        """Write the alert of every level each open item has newly reached; returns how many were added."""
+        db = self.db
+        now_s = int(now.timestamp())
+        items = select_items(db, now, _DUE_LEVELS, {"now": now_s})
+        if not items:
+            return 0
+        attach_owners(db, self.directory, items, now)
+        router = self.router(now)
+        planned = []
         for item in items:
-            db.execute("UPDATE sla_items SET alerted = max(alerted, ?) WHERE id = ?", [LEVEL_RANK[item.state], item.id])
-    return added
+            reached = LEVEL_RANK[item.state]
+            for level in ALERT_LEVELS[item.alerted: reached]:
+                threshold = {"warning": item.warn_at, "breached": item.due_at,
+                             "escalated": item.escalate_at}[level]
+                destination, route = router.route(item, level)
+                if destination is None:
+                    log.warning("SLA %s of item #%s (%s) not sent: %s", level, item.id, item.mailbox, route)
+                stale = now_s - threshold > STALE_AFTER.total_seconds()
+                planned.append((item, level, destination, route, "stale" if stale else None))
+        added = 0
+        with write_transaction(db):
+            for item, level, destination, route, status in planned:
+                reply = self.reply(item, level, now, route)
+                added += enqueue(db, key=alert_key(item.id, level), kind="sla", level=level, now=now,
+                                 destination=destination, route=route, reply=reply, item=item.id,
+                                 status=status)
+            for item in items:
+                db.execute("UPDATE sla_items SET alerted = max(alerted, ?) WHERE id = ?",
+                           [LEVEL_RANK[item.state], item.id])
+        return added

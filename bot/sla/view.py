@@ -1,14 +1,21 @@
 """How SLA items look: one chat line, the `--json` shape, local times."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlite_utils import Database
+
+from bot.core.config import Person
 from bot.core.directory import Directory
 from bot.core.display import short_mailbox
 from bot.core.durations import format_duration
+from bot.core.permissions import Permissions
 from bot.core.reply import Reply, bullets, context, heading
 from bot.sla.items import Item
+
+if TYPE_CHECKING:
+    from bot.sla.engine import SlaEngine
 
 STATE_ICONS = {"ok": "🟢", "warning": "🟡", "breached": "🔴", "escalated": "🚨"}
 KIND_LABELS = {"first_response": "first response", "initial_solution": "initial solution"}
@@ -82,7 +89,8 @@ def item_line(item: Item, directory: Directory, now: datetime) -> str:
 
 
 def visible_items(
-    services: Any, person: Any | None, now: datetime, *, scope: str = "all", team: str | None = None
+    db: Database, sla: "SlaEngine", permissions: Permissions, directory: Directory, person: Person | None,
+    now: datetime, *, scope: str = "all", team: str | None = None
 ) -> list[Item]:
     """Open items the person may see (everything without a person), after an incremental evaluation.
 
@@ -91,14 +99,14 @@ def visible_items(
     """
     from bot.sla.away import covered_by
 
-    services.sla.evaluate(now)
-    mailboxes = None if person is None else services.permissions.readable_mailboxes(person)
+    sla.evaluate(now)
+    mailboxes = None if person is None else permissions.readable_mailboxes(person)
     if team is not None:
-        worked = [m.address for m in services.config.mailboxes if m.team == team]
+        worked = [m.address for m in directory.mailboxes.values() if m.team == team]
         mailboxes = [m for m in (mailboxes if mailboxes is not None else worked) if m in worked]
-    items = services.sla.open_items(now, mailboxes=mailboxes)
+    items = sla.open_items(now, mailboxes=mailboxes)
     if scope == "mine" and person is not None:
-        mine = {person.id, *covered_by(services.db, person.id, now)}
+        mine = {person.id, *covered_by(db, person.id, now)}
         items = [i for i in items if i.owner in mine]
     elif scope == "breached":
         items = [i for i in items if i.state in ("breached", "escalated")]
@@ -106,10 +114,10 @@ def visible_items(
 
 
 def list_reply(
-    services: Any, items: list[Item], now: datetime, *, title: str, show: int = 20, data_limit: int | None = 200
+    directory: Directory, items: list[Item], now: datetime, *, title: str, show: int = 20,
+    data_limit: int | None = 200
 ) -> Reply:
     """Items, worst first: `show` lines in chat, up to `data_limit` in `data.items` (None: all)."""
-    directory = services.directory
     counts = {state: 0 for state in STATE_ICONS}
     for item in items:
         counts[item.state] += 1

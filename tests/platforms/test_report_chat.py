@@ -149,22 +149,21 @@ def test_wecom_group_robot_images_base64_and_md5(wecom: WecomRig) -> None:  # no
 
 
 def test_a_report_too_late_is_skipped_not_posted(demo_services: Services) -> None:
-    from bot.report.weekly import enqueue_weekly_reports
-
+    reports = demo_services.reports
     weekly_for_sales(demo_services, "tue 09:00")  # 25 hours before the demo's clock
-    assert enqueue_weekly_reports(demo_services, demo_services.clock.now()) == 0
+    assert reports.enqueue_weekly(demo_services.clock.now()) == 0
     weekly_for_sales(demo_services, "wed 09:00")
     now = demo_services.clock.now()
-    assert enqueue_weekly_reports(demo_services, now) == 1
-    assert enqueue_weekly_reports(demo_services, now + timedelta(hours=1)) == 0
+    assert reports.enqueue_weekly(now) == 1
+    assert reports.enqueue_weekly(now + timedelta(hours=1)) == 0
 
 
 def test_a_team_channel_report_counts_only_what_every_reader_may_read(demo_services: Services) -> None:
-    from bot.report.weekly import team_rights
-
     services = demo_services
-    assert team_rights(services, "sales") == ["inquiry@hengda-valves.com"]  # members + manager all read it
+    # members + manager all read it
+    assert services.reports.team_rights("sales") == ["inquiry@hengda-valves.com"]
     services.config.permissions["inquiry@hengda-valves.com"] = type(
         next(iter(services.config.permissions.values())))(read=["amy", "li", "chen", "lucy"])
-    services.__dict__.pop("visibility", None)  # (the choke point caches rights per person)
-    assert team_rights(services, "sales") == []  # the manager (boss) may no longer read inquiry@
+    for cached in ("visibility", "reports"):  # (the choke point caches rights per person; reports holds it)
+        services.__dict__.pop(cached, None)
+    assert services.reports.team_rights("sales") == []  # the manager (boss) may no longer read inquiry@

@@ -17,7 +17,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 
 from bot.report.access import issue_link
-from bot.report.dashboard import Dashboard, mount
+from bot.report.dashboard import mount
 from bot.report.figures import compute
 from bot.services import Services
 from tests.conftest import ROOT
@@ -77,7 +77,7 @@ def site(demo_services: Services, tmp_path: Path) -> Iterator[Site]:
         start_response("404 Not Found", [("Content-Length", "0")])
         return [b""]
 
-    mounted = mount(others, Dashboard(services))
+    mounted = mount(others, services.dashboard)
     server = make_server("127.0.0.1", 0, mounted, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

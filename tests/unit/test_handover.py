@@ -18,7 +18,6 @@ from bot.customers.ownership import history, owner_of
 from bot.mail.importer import import_messages
 from bot.outbox import ConsoleChannel, alert_rows, deliver_pending, reply_of
 from bot.services import Services
-from bot.sla.alerts import enqueue_alerts
 from tests.conftest import DEMO_NOW
 from tests.fakes.asking import ask
 from tests.fakes.cli import mailroom
@@ -252,7 +251,7 @@ def test_all_includes_inferred_customers_and_inference_never_gives_them_back(dem
 def test_pending_alerts_are_rerouted_to_the_new_owner(demo_services: Services) -> None:
     now = demo_services.clock.now()
     demo_services.sla.evaluate(now)
-    enqueue_alerts(demo_services, now)
+    demo_services.sla_alerts.enqueue(now)
     huatong_alerts = [a for a in alert_rows(demo_services.db) if a["dest_person"] == "chen"]
     assert len(huatong_alerts) == 1 and huatong_alerts[0]["level"] == "warning"
     alert_id = huatong_alerts[0]["id"]
@@ -277,7 +276,7 @@ def test_pending_alerts_are_rerouted_to_the_new_owner(demo_services: Services) -
 def test_an_alert_already_sent_is_not_rerouted(demo_services: Services) -> None:
     now = demo_services.clock.now()
     demo_services.sla.evaluate(now)
-    enqueue_alerts(demo_services, now)
+    demo_services.sla_alerts.enqueue(now)
     deliver_pending(demo_services.db, [ConsoleChannel()], now)  # the console got chen's warning already
     chens = [a["id"] for a in alert_rows(demo_services.db) if a["dest_person"] == "chen"]
     reply = ask(demo_services, "/handover chen lucy all --yes")
@@ -291,7 +290,7 @@ def test_an_alert_already_sent_is_not_rerouted(demo_services: Services) -> None:
 def test_undo_restores_the_previous_owners_and_reroutes_back(demo_services: Services) -> None:
     now = demo_services.clock.now()
     demo_services.sla.evaluate(now)
-    enqueue_alerts(demo_services, now)
+    demo_services.sla_alerts.enqueue(now)
     chens = [a["id"] for a in alert_rows(demo_services.db) if a["dest_person"] == "chen"]
     hid = ask(demo_services, "/handover chen lucy all --yes", who="amy").data["handover_id"]
     assert {a["dest_person"] for a in alert_rows(demo_services.db) if a["id"] in chens} == {"lucy"}

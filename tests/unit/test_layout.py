@@ -140,3 +140,32 @@ def test_no_module_shadows_the_standard_library() -> None:
     shadows = [name for name in all_modules() if name.rsplit(".", 1)[-1] in sys.stdlib_module_names
                and name.count(".") >= 1 and not name.endswith("__main__")]
     assert shadows == []
+
+
+WIRING = (*CHAT_AND_CLI, "handlers", "bot.demo")
+"""Where `Services` may be used besides COMPOSITION: the edge (chat, CLI, handlers, the demo builder)."""
+
+
+def imports_services(path: Path) -> bool:
+    """Whether a module imports bot.services at all, type-only imports included."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "bot.services":
+            return True
+        if isinstance(node, ast.Import) and any(alias.name == "bot.services" for alias in node.names):
+            return True
+    return False
+
+
+def test_features_receive_what_they_use_not_the_whole_services() -> None:
+    """Services is the composition root: features are handed the archive, the directory, the clock, …"""
+    wired = [name for name, path in sorted(all_modules().items())
+             if not name.startswith(WIRING) and name not in COMPOSITION and imports_services(path)]
+    assert wired == []
+
+
+def test_a_type_only_import_of_services_counts(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.services import Services\n")
+    assert imports_services(source)
+    source.write_text("from bot.store.db import write_transaction\n")
+    assert not imports_services(source)

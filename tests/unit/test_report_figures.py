@@ -8,7 +8,6 @@ import pytest
 
 from bot.report.figures import compute, percentile
 from bot.services import Services
-from bot.sla.digest import team_digest
 from tests.fakes.sla_helpers import AMY, ERIK, HANS, INQUIRY, SAM, SUPPORT, Factory, eml, inquiry, shanghai
 
 NOW = shanghai(2026, 11, 25, 14)  # Wednesday 14:00 in Ningbo
@@ -194,7 +193,7 @@ def test_demo_figures_match_direct_counts(demo_services: Services) -> None:
                                [*boxes, since, int(now.timestamp())]).fetchone()[0]
         assert f.volume.total == inquiries
         if team in ("sales", "support"):  # the daily digest counts the same first responses, another way
-            digest = team_digest(services, team, now)
+            digest = services.sla_digests.digest(team, now)
             assert f.first_response.count == digest.answered_7d
             assert f.first_response.within_sla == digest.answered_in_sla_7d
         waits = sorted(db.execute(f"SELECT started FROM sla_items WHERE closed_at IS NULL AND mailbox IN ({marks})",
