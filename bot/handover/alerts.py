@@ -12,6 +12,7 @@ de-duplicated exactly like alerts, by whichever chat platforms run.
 """
 
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -64,14 +65,15 @@ def pending_alerts(db: Any, customer_ids: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass(frozen=True, eq=False)
 class HandoverAlerts:
     """Re-routes a handover's unsent SLA alerts with the SLA engine's own router and alert text."""
 
-    def __init__(self, db: Database, directory: Directory, *, router_for: RouterFor, render_alert: RenderAlert):
-        self.db = db
-        self.directory = directory
-        self.router_for = router_for
-        self.render_alert = render_alert
+    db: Database
+    directory: Directory
+    _: KW_ONLY
+    router_for: RouterFor
+    render_alert: RenderAlert
 
     def reroute(self, customer_ids: list[int], now: datetime, *, note: str) -> list[dict[str, Any]]:
         """Route the unsent alerts of these customers again, for their owners as they are now (call inside the

@@ -96,18 +96,17 @@ class Brief:
     parts: list[Reply]
 
 
+@dataclass(frozen=True, eq=False)
 class HandoverBriefs:
     """Builds each reader's brief from the archive, the SLA states and the config, every mail fact through
     the choke point."""
 
-    def __init__(self, db: Database, config: Config, directory: Directory, permissions: Permissions,
-                 visibility: Visibility, sla: "SlaEngine"):
-        self.db = db
-        self.config = config
-        self.directory = directory
-        self.permissions = permissions
-        self.visibility = visibility
-        self.sla = sla
+    db: Database
+    config: Config
+    directory: Directory
+    permissions: Permissions
+    visibility: Visibility
+    sla: "SlaEngine"
 
     def customer_section(self, customer_id: int, reader: "Person", now: datetime, *,
                          shared: dict[int, Any] | None = None) -> dict[str, Any]:

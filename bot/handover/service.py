@@ -231,18 +231,17 @@ def conflicts_of(db: Database, directory: Directory, handover: Handover, now: da
 # ── the desk: plan, confirm, cancel ───────────────────────────────────────────────────────────
 
 
+@dataclass(frozen=True, eq=False)
 class HandoverDesk:
     """Plans, confirms and cancels handovers (undo: bot/handover/undo.py)."""
 
-    def __init__(self, db: Database, directory: Directory, clock: Clock, audit: AuditLog, sla: "SlaEngine",
-                 alerts: HandoverAlerts, briefs: "HandoverBriefs"):
-        self.db = db
-        self.directory = directory
-        self.clock = clock
-        self.audit = audit
-        self.sla = sla
-        self.alerts = alerts
-        self.briefs = briefs
+    db: Database
+    directory: Directory
+    clock: Clock
+    audit: AuditLog
+    sla: "SlaEngine"
+    alerts: HandoverAlerts
+    briefs: "HandoverBriefs"
 
     def plan(
         self, actor: Person, from_id: str, to: Person, customer_ids: list[int] | None, *,

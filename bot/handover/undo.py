@@ -36,15 +36,15 @@ class Undone:
     audit_id: int
 
 
+@dataclass(frozen=True, eq=False)
 class HandoverUndo:
     """/handover undo, with the handover's own store, audit log and alert re-routing."""
 
-    def __init__(self, db: Database, directory: Directory, clock: Clock, audit: AuditLog, alerts: HandoverAlerts):
-        self.db = db
-        self.directory = directory
-        self.clock = clock
-        self.audit = audit
-        self.alerts = alerts
+    db: Database
+    directory: Directory
+    clock: Clock
+    audit: AuditLog
+    alerts: HandoverAlerts
 
     def undo(self, actor: Person, handover_id: int) -> Undone:
         """Give the customers back to the owners seen at the preview, where nobody changed them since."""

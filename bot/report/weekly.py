@@ -13,6 +13,7 @@ manager's rights. Chart files live beside the archive, in `reports/`.
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -54,18 +55,17 @@ def latest_slot(schedule: str, now: datetime, zone: ZoneInfo) -> datetime:
     return slot if slot <= local else slot - timedelta(days=7)
 
 
+@dataclass(frozen=True, eq=False)
 class Reports:
     """The managers' report of one archive, as a chat Reply with charts: asked for (/report) or weekly.
     `config` for the figures (`compute`), the archive's place and the organisation's name and zone."""
 
-    def __init__(self, db: Database, config: Config, directory: Directory, permissions: Permissions,
-                 visibility: Visibility, policies: Policies):
-        self.db = db
-        self.config = config
-        self.directory = directory
-        self.permissions = permissions
-        self.visibility = visibility
-        self.policies = policies
+    db: Database
+    config: Config
+    directory: Directory
+    permissions: Permissions
+    visibility: Visibility
+    policies: Policies
 
     def report_dir(self, name: str) -> Path:
         """Where a report's chart files go: beside the archive, in `reports/<name>`."""

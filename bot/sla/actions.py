@@ -1,5 +1,6 @@
 """State changes from chat: ack, snooze, resolve, away — each audited in the transaction of the change."""
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,18 +39,17 @@ def parse_until(text: str, zone: str, now: datetime) -> datetime:
     return until
 
 
+@dataclass(frozen=True, eq=False)
 class SlaActions:
     """What a person does to SLA items and absences from chat, on one archive: each change audited in its
     own write transaction. `zone` is the organisation's time zone (dates typed and shown there)."""
 
-    def __init__(self, db: Database, sla: SlaEngine, permissions: Permissions, audit: AuditLog, clock: Clock,
-                 zone: str):
-        self.db = db
-        self.sla = sla
-        self.permissions = permissions
-        self.audit = audit
-        self.clock = clock
-        self.zone = zone
+    db: Database
+    sla: SlaEngine
+    permissions: Permissions
+    audit: AuditLog
+    clock: Clock
+    zone: str
 
     def load_item(self, person: Person, text: str, now: datetime, *, right: Right = "read") -> Item:
         """The item `text` names, if the person may see it (else the same answer as for a missing one)."""

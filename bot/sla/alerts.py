@@ -14,6 +14,7 @@ recorded as `stale` instead of being pushed to chat.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -52,16 +53,15 @@ def alert_key(item_id: int, level: str) -> str:
     return f"sla:{item_id}:{level}"
 
 
+@dataclass(frozen=True, eq=False)
 class Router:
     """Chooses an alert's destination along its level's chain, never where the mailbox may not be read."""
 
-    def __init__(self, db: Database, directory: Directory, permissions: Permissions, visibility: Visibility,
-                 now: datetime):
-        self.db = db
-        self.directory = directory
-        self.permissions = permissions
-        self.visibility = visibility
-        self.now = now
+    db: Database
+    directory: Directory
+    permissions: Permissions
+    visibility: Visibility
+    now: datetime
 
     def route(self, item: Item, level: str) -> tuple[Destination | None, str]:
         notes: list[str] = []
@@ -157,18 +157,17 @@ def mention(person: Person) -> Mention:
                    telegram=str(person.telegram) if person.telegram is not None else None, wecom=person.wecom)
 
 
+@dataclass(frozen=True, eq=False)
 class SlaAlerts:
     """The SLA alerts of one archive: routed by `Router`, drawn by `alert_reply`, queued by `enqueue`.
     `zone` is the organisation's time zone (the local times an alert shows)."""
 
-    def __init__(self, db: Database, directory: Directory, permissions: Permissions, visibility: Visibility,
-                 policies: Policies, zone: str):
-        self.db = db
-        self.directory = directory
-        self.permissions = permissions
-        self.visibility = visibility
-        self.policies = policies
-        self.zone = zone
+    db: Database
+    directory: Directory
+    permissions: Permissions
+    visibility: Visibility
+    policies: Policies
+    zone: str
 
     def router(self, now: datetime) -> Router:
         """A router for alerts sent at `now` (absences as they are then)."""

@@ -41,14 +41,14 @@ class TeamDigest:
         return asdict(self)
 
 
+@dataclass(frozen=True, eq=False)
 class SlaDigests:
     """The daily digests of one archive. `zone` is the organisation's time zone (the digest's date)."""
 
-    def __init__(self, db: Database, directory: Directory, policies: Policies, zone: str):
-        self.db = db
-        self.directory = directory
-        self.policies = policies
-        self.zone = zone
+    db: Database
+    directory: Directory
+    policies: Policies
+    zone: str
 
     def teams(self) -> list[str]:
         """Teams that work at least one mailbox with an SLA policy."""
