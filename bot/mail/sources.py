@@ -89,20 +89,29 @@ def read_messages(path: str | os.PathLike[str], *, deferred: bool = False,
         for file in _files(path):
             where = str(file)
             if plain_folder and is_mbox(file):  # an mbox saved among .eml files (Thunderbird's "Inbox")
-                yield from _mbox_messages(file)
+                yield from _mbox_messages(file, max_bytes)
             else:
                 yield where, MessageFile(where) if deferred else MessageFile(where).read(max_bytes)
     elif is_mbox(path):
-        yield from _mbox_messages(path)
+        yield from _mbox_messages(path, max_bytes)
     else:
         yield str(path), MessageFile(str(path)).read(max_bytes)
 
 
-def _mbox_messages(path: Path) -> Iterator[tuple[str, bytes]]:
+def _mbox_messages(path: Path, max_bytes: int | None = None) -> Iterator[tuple[str, bytes | MessageHead]]:
+    """Each message of an mbox; with `max_bytes`, a larger one is read only that far (a MessageHead)."""
     box = mailbox.mbox(str(path), create=False)
     try:
         for key in box.iterkeys():
-            yield f"{path}#{key}", box.get_bytes(key)
+            if max_bytes is None:
+                yield f"{path}#{key}", box.get_bytes(key)
+                continue
+            message = box.get_file(key)
+            data = message.read(max_bytes)
+            message.seek(0, 2)
+            size = message.tell()
+            message.close()  # (the mbox's file stays open: a message's view never closes it)
+            yield f"{path}#{key}", MessageHead(data, size) if size > len(data) else data
     finally:
         box.close()
 

@@ -15,7 +15,7 @@ from bot.mail.importer import import_messages
 from bot.mail.parse import ParsedMail, decode_header, degraded_mail, parse_mail
 from bot.mail.parse_helper import parsed_batches
 from bot.mail.prepare import MailPreparer, NotMail, not_mail
-from bot.mail.sources import read_messages
+from bot.mail.sources import MessageHead, read_messages
 from tests.fakes import hostile_mail as hostile
 from tests.unit.test_import import eml, fresh_services
 
@@ -270,3 +270,22 @@ def test_an_mbox_among_the_files_of_a_folder_is_read_message_by_message(tmp_path
     services = fresh_services(tmp_path / "cfg")
     summary = import_messages(services.archive, read_messages(folder, deferred=True), workers=2)
     assert (summary.read, summary.new) == (4, 4)
+
+
+def test_an_mbox_message_over_the_byte_limit_is_read_only_that_far(tmp_path: Path) -> None:
+    import mailbox
+
+    box = mailbox.mbox(str(tmp_path / "Inbox"))
+    big = eml("a@customer.com", INQUIRY, "drawings", msgid="big@customer.com", body="See drawings.\n" + "A" * (3 << 20))
+    for raw in (eml("a@customer.com", INQUIRY, "PO 1", msgid="m1@customer.com"), big,
+                eml("a@customer.com", INQUIRY, "PO 2", msgid="m2@customer.com")):
+        box.add(raw)
+    box.flush()
+    whole = dict(read_messages(tmp_path / "Inbox"))
+    bounded_read = dict(read_messages(tmp_path / "Inbox", max_bytes=1 << 20))
+    assert list(whole) == list(bounded_read)
+    first, middle, last = bounded_read.values()
+    assert (first, last) == (whole[next(iter(whole))], list(whole.values())[2])
+    assert isinstance(middle, MessageHead)
+    assert len(middle.data) == 1 << 20 and middle.size == len(list(whole.values())[1])
+    assert list(whole.values())[1].startswith(middle.data)
