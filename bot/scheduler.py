@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.reply import context
 from bot.outbox import Channel, DeliveryReport, Destination, deliver_pending, enqueue, with_console
+from bot.report.chart_files import prune_chart_folders, reports_root
 from bot.sla.engine import Evaluation
 from bot.store.db import write_transaction
 
@@ -83,6 +84,7 @@ def run_scheduler_once(services: "Services", channels: list[Channel] | None = No
     if any(team.report for team in services.config.teams):  # (matplotlib loaded only where reports are on)
         report.reports = services.reports.enqueue_weekly(now)
     report.delivery = deliver_pending(services.db, with_console(channels), now)
+    prune_chart_folders(reports_root(services.config.archive_path), now)
     log.debug("sla tick: %s", report.line())
     try:
         services.audit.anchor(now)

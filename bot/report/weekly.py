@@ -12,7 +12,6 @@ manager's rights. Chart files live beside the archive, in `reports/`.
 """
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from bot.core.permissions import Permissions
 from bot.core.reply import Image, Reply, context, fields, heading
 from bot.mail.visibility import Audience, Visibility
 from bot.outbox import Destination, enqueue
+from bot.report.chart_files import chart_folder
 from bot.report.charts import render
 from bot.report.figures import compute
 from bot.report.summary import summary_fields, title
@@ -68,8 +68,8 @@ class Reports:
     policies: Policies
 
     def report_dir(self, name: str) -> Path:
-        """Where a report's chart files go: beside the archive, in `reports/<name>`."""
-        return self.config.archive_path.parent / "reports" / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+        """Where a report's chart files go: beside the archive, in `reports/<name>` (bot/report/chart_files.py)."""
+        return chart_folder(self.config.archive_path, name)
 
     def team_rights(self, team_id: str) -> list[str]:
         """Mailboxes every reader of the team's channel (its members and manager) may read: the choke point's
