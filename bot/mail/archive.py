@@ -5,7 +5,6 @@ callers group messages into batches (`with archive.batch():`) so a checkpoint ca
 """
 
 import json
-import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -25,7 +24,6 @@ from bot.store.db import savepoint, write_transaction
 if TYPE_CHECKING:
     from bot.rules.categories import Sorted
 
-log = logging.getLogger(__name__)
 THREAD_SUBJECT_WINDOW = timedelta(days=30)
 Outcome = Literal["new", "duplicate", "seen"]
 Indexer = Callable[[Database, list[int], Mapping[int, ParsedMail]], None]
@@ -88,27 +86,7 @@ class Archive:
             if self._pending:
                 new, self._pending = self._pending, {}
                 for indexer in self.indexers:
-                    self._index(indexer, new)
-
-    def _index(self, indexer: Indexer, new: dict[int, ParsedMail]) -> None:
-        """Run an indexer over the batch; when it fails, again message by message, so the one message it
-        cannot index gets that as a defect and the rest of the batch is indexed and stored."""
-        try:
-            with savepoint(self.db, "archive_index"):
-                indexer(self.db, list(new), new)
-            return
-        except Exception as exc:  # noqa: BLE001 - one message never stops the archive
-            log.warning("indexing a batch of %d messages failed (%s): indexing them one by one",
-                        len(new), type(exc).__name__)
-        name = getattr(indexer, "__qualname__", type(indexer).__name__)
-        for message_id, mail in new.items():
-            try:
-                with savepoint(self.db, "archive_index"):
-                    indexer(self.db, [message_id], {message_id: mail})
-            except Exception as exc:  # noqa: BLE001
-                defect = f"not indexed ({name}: {type(exc).__name__}: {str(exc)[:200]})"
-                self.db.execute("UPDATE messages SET defects = json_insert(defects, '$[#]', ?) WHERE id = ?",
-                                [_text(defect), message_id])
+                    indexer(self.db, list(new), new)
 
     def sightings_for(self, mail: ParsedMail) -> list[Sighting]:
         return sightings_for(self.directory, mail)
@@ -121,11 +99,15 @@ class Archive:
             with savepoint(self.db, "archive_add"):
                 return self.add(mail, sightings)
         except Exception as exc:  # noqa: BLE001 - one message never stops the batch
+            if not self.db.conn.in_transaction:  # SQLite gave up the whole batch (disk full, I/O error)
+                raise
             reason = f"storing it failed ({type(exc).__name__}: {str(exc)[:200]}): stored with its header fields"
         try:
             with savepoint(self.db, "archive_add"):
                 return self.add(_sanitized(mail, reason, bare=False), sightings)
         except Exception:  # noqa: BLE001
+            if not self.db.conn.in_transaction:
+                raise
             return self.add(_sanitized(mail, reason, bare=True), sightings)
 
     def add(self, mail: ParsedMail, sightings: list[Sighting]) -> Outcome:

@@ -8,6 +8,7 @@ outer transaction.
 
 import fcntl
 import hashlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from sqlite_utils import Database
 
 from bot.core.errors import ArchiveError
 
+log = logging.getLogger(__name__)
 CACHE_KIB = 65536
 """Page cache per connection (SQLite's default is 2 MiB): large imports stay fast as the archive grows."""
 BUSY_TIMEOUT_S = 30
@@ -58,8 +60,10 @@ def write_transaction(db: Database) -> Iterator[None]:
         if depth:
             yield
             return
-        if conn.in_transaction:
-            raise RuntimeError("a write is open outside write_transaction(db): every write must go through it")
+        if conn.in_transaction:  # a bug: roll the stray write back, so this connection can write again
+            conn.rollback()
+            log.error("a write was left open outside write_transaction(db) and has been rolled back")
+            raise RuntimeError("a write was open outside write_transaction(db): every write must go through it")
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -85,8 +89,9 @@ def savepoint(db: Database, name: str) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        db.execute(f"ROLLBACK TO {name}")
-        db.execute(f"RELEASE {name}")
+        if db.conn.in_transaction:  # else SQLite rolled the whole transaction back: the error says why
+            db.execute(f"ROLLBACK TO {name}")
+            db.execute(f"RELEASE {name}")
         raise
     db.execute(f"RELEASE {name}")
 

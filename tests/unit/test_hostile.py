@@ -63,31 +63,6 @@ def test_a_message_sqlite_refuses_is_stored_degraded_and_the_batch_goes_on(tmp_p
 
 
 
-class TagUnlessPoison:
-    """An indexer that tags its batch's messages, then fails when the batch holds a 'poison' subject."""
-
-    def __call__(self, db: object, ids: list[int], mails: dict[int, object]) -> None:
-        marks = ",".join("?" * len(ids))
-        db.execute(f"UPDATE messages SET precedence = 'tagged' WHERE id IN ({marks})", ids)  # type: ignore[attr-defined]
-        if any("poison" in mail.subject for mail in mails.values()):  # type: ignore[attr-defined]
-            raise ValueError("cannot index this one")
-
-
-def test_a_message_an_indexer_fails_on_gets_a_defect_and_the_rest_of_its_batch_is_indexed(tmp_path: Path) -> None:
-    services = fresh_services(tmp_path)
-    services.archive.indexers.append(TagUnlessPoison())
-    raws = [(f"m{i}", eml("hans@acme-trading.de", INQUIRY, "poison" if i == 1 else f"RFQ valve {i}",
-                          msgid=f"m{i}@acme-trading.de")) for i in range(3)]
-    summary = import_messages(services.archive, raws)
-    assert summary.new == 3
-    rows = {r[0]: (r[1], json.loads(r[2])) for r in services.db.execute(
-        "SELECT message_id, precedence, defects FROM messages")}
-    assert rows["m0@acme-trading.de"] == ("tagged", []) and rows["m2@acme-trading.de"] == ("tagged", [])
-    hint, defects = rows["m1@acme-trading.de"]
-    assert hint != "tagged"  # its indexer's writes were undone
-    assert defects == ["not indexed (TagUnlessPoison: ValueError: cannot index this one)"]
-    assert services.db.execute("SELECT count(*) FROM search_fts").fetchone()[0] == 3  # the other indexers ran
-
 class DieOn:
     """A parse step that kills the helper process on messages whose subject holds `word`."""
 

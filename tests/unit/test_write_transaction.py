@@ -38,12 +38,14 @@ def test_an_error_anywhere_inside_rolls_the_whole_write_back(db: Database) -> No
     assert texts(db) == []
 
 
-def test_a_write_left_open_outside_the_helper_is_refused_not_committed(db: Database) -> None:
+def test_a_write_left_open_outside_the_helper_is_refused_and_rolled_back(db: Database) -> None:
     db.conn.execute("INSERT INTO notes VALUES ('stray')")  # sqlite3 opens an implicit transaction here
     with pytest.raises(RuntimeError, match="outside write_transaction"), write_transaction(db):
         db.execute("INSERT INTO notes VALUES ('ours')")
-    db.conn.rollback()
     assert texts(db) == []
+    with write_transaction(db):  # the connection writes again
+        db.execute("INSERT INTO notes VALUES ('next')")
+    assert texts(db) == ["next"]
 
 
 def test_a_savepoint_undoes_only_its_own_writes_and_needs_a_transaction(db: Database) -> None:
@@ -57,3 +59,11 @@ def test_a_savepoint_undoes_only_its_own_writes_and_needs_a_transaction(db: Data
     assert texts(db) == ["kept", "also kept"]
     with pytest.raises(RuntimeError, match="inside write_transaction"), savepoint(db, "three"):
         pass
+
+
+def test_when_sqlite_gave_up_the_whole_transaction_the_real_error_comes_through(db: Database) -> None:
+    with pytest.raises(ValueError, match="disk full, say"), write_transaction(db), savepoint(db, "one"):
+        db.execute("INSERT INTO notes VALUES ('lost')")
+        db.conn.rollback()  # what SQLite does by itself on SQLITE_FULL or an I/O error
+        raise ValueError("disk full, say")
+    assert texts(db) == []
