@@ -18,7 +18,7 @@ from bot.core.config import Limits
 from bot.core.directory import Directory
 from bot.customers.book import CustomerBook
 from bot.mail.parse import LIMITS, ParsedMail, degraded_mail
-from bot.mail.prepare import Extra, MailPreparer
+from bot.mail.prepare import CUT, Extra, MailPreparer
 from bot.store.db import savepoint, write_transaction
 
 if TYPE_CHECKING:
@@ -113,9 +113,11 @@ class Archive:
     def add(self, mail: ParsedMail, sightings: list[Sighting]) -> Outcome:
         """Store one message (or only its new sightings when the Message-ID is already archived)."""
         fingerprint = mail.fingerprint
-        row = self.db.execute("SELECT id, fingerprint FROM messages WHERE message_id = ?", [mail.message_id]).fetchone()
-        if row is not None and row[1] != fingerprint:
-            # The same Message-ID on a different letter (broken mailers, test fixtures): keep both.
+        row = self.db.execute("SELECT id, fingerprint, defects FROM messages WHERE message_id = ?",
+                              [mail.message_id]).fetchone()
+        if row is not None and row[1] != fingerprint and not _was_cut(mail.defects, row[2]):
+            # The same Message-ID on a different letter (broken mailers, test fixtures): keep both. (A copy
+            # read only to the byte limit has a fingerprint of its own: it is the same letter.)
             mail.defects.append(f"Message-ID reused by different content: stored as a variant of <{mail.message_id}>")
             mail.message_id = f"{mail.message_id}#variant-{fingerprint[:12]}"
             row = self.db.execute("SELECT id, fingerprint FROM messages WHERE message_id = ?", [mail.message_id]).fetchone()
@@ -255,6 +257,11 @@ def _sanitized(mail: ParsedMail, reason: str, *, bare: bool) -> ParsedMail:
         body="", attachments=[], defects=[*(_text(d) for d in mail.defects[:50]), reason], names={}, prepared={},
         content_type=_text(mail.content_type, 200),
     )
+
+
+def _was_cut(defects: list[str], stored_defects: str) -> bool:
+    """Whether either copy of a message was read only to the byte limit (bot.mail.prepare.CUT)."""
+    return any(d.startswith(CUT) for d in defects) or f'"{CUT}' in stored_defects
 
 
 def _json(items: list, *, ensure_ascii: bool = True) -> str:

@@ -41,6 +41,10 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"MZ", "a Windows program"),
     (b"SQLite format 3\x00", "an SQLite database"),
 )
+CUT = "message cut:"
+"""How the defect of a message read only to `[limits] message_bytes` begins. Where a cut lands depends
+on line endings (IMAP's CRLF, a file's LF) and the limit, so a cut copy's attachment sizes, and with them
+its fingerprint, differ from another copy's: the archive knows a cut copy by this defect."""
 _FIRST_LINE = re.compile(rb"(?:From |[\x21-\x39\x3b-\x7e]{1,76}[ \t]*:)")
 """A header block starts with a field (`Name:`) or an mbox/Unix `From ` line."""
 
@@ -88,7 +92,7 @@ class MailPreparer:
         mail = parse_mail(data, self.limits)
         if size > len(data):
             mail.size = size
-            mail.defects.append(f"message cut: only its first {len(data):,} of {size:,} bytes were read "
+            mail.defects.append(f"{CUT} only its first {len(data):,} of {size:,} bytes were read "
                                 "([limits] message_bytes)")
         for extra in self.extras:
             try:

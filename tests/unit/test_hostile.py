@@ -264,3 +264,28 @@ def test_an_mbox_message_over_the_byte_limit_is_read_only_that_far(tmp_path: Pat
     assert isinstance(middle, MessageHead)
     assert len(middle.data) == 1 << 20 and middle.size == len(list(whole.values())[1])
     assert list(whole.values())[1].startswith(middle.data)
+
+
+def big_with_attachment(newline: bytes) -> bytes:
+    import base64
+
+    lines = [b"From: Hans <hans@acme-trading.de>", f"To: {INQUIRY}".encode(), b"Subject: drawings",
+             b"Date: Mon, 23 Nov 2026 08:00:00 +0800", b"Message-ID: <cut@acme-trading.de>", b"MIME-Version: 1.0",
+             b'Content-Type: multipart/mixed; boundary="b"', b"", b"--b", b"Content-Type: text/plain", b"",
+             b"Drawings attached.", b"--b", b"Content-Type: application/pdf",
+             b'Content-Disposition: attachment; filename="drawing.pdf"', b"Content-Transfer-Encoding: base64", b""]
+    encoded = base64.encodebytes(bytes(range(256)) * (3 << 12)).splitlines()
+    return newline.join([*lines, *encoded, b"--b--", b""])
+
+
+def test_copies_of_one_message_cut_at_different_places_are_one_message(tmp_path: Path) -> None:
+    services = fresh_services(tmp_path)
+    preparer = MailPreparer(limits=Limits(message_bytes=1 << 20))
+    from_file, from_imap = preparer(big_with_attachment(b"\n")), preparer(big_with_attachment(b"\r\n"))
+    whole = MailPreparer()(big_with_attachment(b"\n"))
+    assert isinstance(from_file, ParsedMail) and isinstance(from_imap, ParsedMail) and isinstance(whole, ParsedMail)
+    assert len({from_file.fingerprint, from_imap.fingerprint, whole.fingerprint}) == 3  # the cut lands elsewhere
+    with services.archive.batch():
+        outcomes = [services.archive.add_isolated(m, []) for m in (whole, from_file, from_imap)]
+    assert outcomes == ["new", "duplicate", "duplicate"]
+    assert services.db.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
