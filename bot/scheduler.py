@@ -84,7 +84,7 @@ def run_scheduler_once(services: "Services", channels: list[Channel] | None = No
     if any(team.report for team in services.config.teams):  # (matplotlib loaded only where reports are on)
         report.reports = services.reports.enqueue_weekly(now)
     report.delivery = deliver_pending(services.db, with_console(channels), now)
-    prune_chart_folders(reports_root(services.config.archive_path), now)
+    prune_chart_folders(reports_root(services.config.archive_path))
     log.debug("sla tick: %s", report.line())
     try:
         services.audit.anchor(now)

@@ -2,21 +2,25 @@
 
 A report's chart files are read only while the outbox delivers its images: after the outbox's delivery
 window an undelivered report is retired and never read again. So the scheduler removes chart folders
-older than `CHARTS_KEPT`, or every asked-for /report would leave a folder behind for good.
+older than `CHARTS_KEPT`, or every asked-for /report would leave a folder behind for good. Only folders
+holding our marker file are removed (a folder of the user's own under `reports/` is never touched), and
+their age is measured against the wall clock, like the file times it is compared with (not the injected
+clock, which `--now` may set anywhere).
 """
 
 import logging
 import re
 import shutil
-from datetime import datetime, timedelta
+import time
+from datetime import timedelta
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 CHARTS_KEPT = timedelta(days=7)
 """How long chart folders stay: well past the outbox's DELIVERY_WINDOW (48 h)."""
-FOLDER_PREFIX = "report-"
-"""Every chart folder's name starts so (from its outbox key, `report:…`); nothing else there is touched."""
+MARKER = ".mailroom-charts"
+"""The file that marks a folder as ours to remove."""
 
 
 def reports_root(archive_path: Path) -> Path:
@@ -24,23 +28,26 @@ def reports_root(archive_path: Path) -> Path:
 
 
 def chart_folder(archive_path: Path, name: str) -> Path:
-    """The folder for one report's charts, `name` made safe for a file name."""
-    return reports_root(archive_path) / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    """The folder for one report's charts (`name` made safe for a file name), created with its marker."""
+    folder = reports_root(archive_path) / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).touch()
+    return folder
 
 
-def prune_chart_folders(root: Path, now: datetime, keep: timedelta = CHARTS_KEPT) -> int:
-    """Remove the chart folders under `root` whose newest file is older than `keep` before `now`;
-    returns how many went. Missing `root`, or a folder that cannot be removed, is not an error."""
-    if not root.is_dir():
-        return 0
-    cutoff = (now - keep).timestamp()
+def prune_chart_folders(root: Path, keep: timedelta = CHARTS_KEPT, *, now: float | None = None) -> int:
+    """Remove our chart folders under `root` whose newest file is older than `keep` (by the wall clock,
+    `now` in seconds since the epoch); returns how many went. Nothing here is an error: a folder that
+    cannot be read or removed is left and logged."""
+    cutoff = (time.time() if now is None else now) - keep.total_seconds()
     removed = 0
-    for folder in root.iterdir():
-        if not folder.name.startswith(FOLDER_PREFIX) or not folder.is_dir() or folder.is_symlink():
-            continue
+    try:
+        folders = [f for f in root.iterdir() if f.is_dir() and not f.is_symlink() and (f / MARKER).is_file()]
+    except OSError:  # no reports yet, or unreadable
+        return 0
+    for folder in folders:
         try:
-            newest = max([entry.stat().st_mtime for entry in folder.iterdir()], default=folder.stat().st_mtime)
-            if newest < cutoff:
+            if max(entry.stat().st_mtime for entry in folder.iterdir()) < cutoff:
                 shutil.rmtree(folder)
                 removed += 1
         except OSError as exc:
