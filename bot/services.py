@@ -99,7 +99,7 @@ class Services:
         from bot.rules.engine import RulesEngine
 
         return RulesEngine(self.db, self.config, self.directory, audit=self.audit, visibility=self.visibility,
-                           permissions=self.permissions, customer_index=self.customer_index)
+                           permissions=self.permissions, customer_index=lambda: self.customer_index.get())
 
     # ── sla ──
     @cached_property

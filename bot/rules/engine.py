@@ -10,7 +10,7 @@
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -28,7 +28,7 @@ from bot.rules.settings import Rules, load_rules, pool_teams
 from bot.store.audit import AuditLog
 
 if TYPE_CHECKING:  # the checkers are imported when first used: imports only need the categories
-    from bot.customers.matching import CustomerIndexCache
+    from bot.customers.matching import CustomerIndex
     from bot.rules.cc_rule import CcChecker
     from bot.rules.collisions import CollisionChecker
     from bot.rules.mail import MailRow
@@ -75,9 +75,10 @@ class RulesTick:
 
 class RulesEngine:
     def __init__(self, db: Database, config: Config, directory: Directory, *, audit: AuditLog,
-                 visibility: Visibility, permissions: Permissions, customer_index: "CustomerIndexCache"):
+                 visibility: Visibility, permissions: Permissions, customer_index: "Callable[[], CustomerIndex]"):
         """`config`: the `[rules]` settings (validated here), the mailboxes' teams (the pool's default teams)
-        and the organization's time zone (suggested subject dates, the nudges' and digest's local day)."""
+        and the organization's time zone (suggested subject dates, the nudges' and digest's local day).
+        `customer_index`: the process's current customer index, built (seconds) only when first asked for."""
         self.db = db
         self.directory = directory
         self.audit = audit

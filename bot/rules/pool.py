@@ -12,6 +12,7 @@ treats a pool customer as ownerless; claiming one makes the claimer its explicit
 through bot.customers.ownership (history kept). Every move, claim, request and decision is audited.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from bot.store.audit import AuditLog
 from bot.store.db import write_transaction
 
 if TYPE_CHECKING:
-    from bot.customers.matching import CustomerIndexCache
+    from bot.customers.matching import CustomerIndex
 
 SYSTEM = "mailroom"
 
@@ -45,7 +46,7 @@ class PoolReport:
 
 class PoolService:
     def __init__(self, db: Database, directory: Directory, rules: Rules, teams: list[str], *, audit: AuditLog,
-                 customer_index: "CustomerIndexCache", zone: str):
+                 customer_index: "Callable[[], CustomerIndex]", zone: str):
         """`teams`: the owning teams (bot.rules.settings.pool_teams); `zone`: the organization's time zone,
         for the date in a warning."""
         self.db = db
@@ -177,7 +178,7 @@ class PoolService:
                  "last_contact": r[5]} for r in rows]
 
     def claim(self, person: Person, text: str, now: datetime) -> dict[str, Any]:
-        resolution = self.customer_index.get().resolve(text)
+        resolution = self.customer_index().resolve(text)
         if resolution.status != "found":
             names = [m.customer.name for m in (resolution.matches or resolution.suggestions)]
             hint = f" Did you mean: {', '.join(names)}?" if names else ""
