@@ -30,6 +30,7 @@ from bot.core.clock import Clock  # noqa: E402
 from bot.core.config import load_config  # noqa: E402
 from bot.demo.files import write_starter  # noqa: E402
 from bot.services import Services  # noqa: E402
+from bot.store.db import write_transaction  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
@@ -89,7 +90,7 @@ def build(folder: Path, size: int) -> dict[str, float]:
         if done % 100_000 < count:
             print(f"  indexed {done:,} ({time.perf_counter() - started:.0f} s)", flush=True)
 
-    with db.conn:
+    with write_transaction(db):
         services.search.index.catch_up(progress=progress)
     figures["index_s"] = time.perf_counter() - started
     started = time.perf_counter()

@@ -259,6 +259,11 @@ def _sanitized(mail: ParsedMail, reason: str, *, bare: bool) -> ParsedMail:
     )
 
 
+def note_defect(db: Database, message_id: int, defect: str) -> None:
+    """Add a defect to a stored message (e.g. an index that could not take it)."""
+    db.execute("UPDATE messages SET defects = json_insert(defects, '$[#]', ?) WHERE id = ?", [_text(defect), message_id])
+
+
 def _was_cut(defects: list[str], stored_defects: str) -> bool:
     """Whether either copy of a message was read only to the byte limit (bot.mail.prepare.CUT)."""
     return any(d.startswith(CUT) for d in defects) or f'"{CUT}' in stored_defects

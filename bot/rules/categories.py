@@ -18,7 +18,8 @@ on enough evidence; a lone weak word in the body gives about 0.33.
 """
 
 import json
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -31,17 +32,18 @@ from bot.core.config import Person
 from bot.core.directory import Directory
 from bot.core.errors import CommandError
 from bot.core.permissions import Permissions, has_role
-from bot.mail.archive import sightings_for
+from bot.mail.archive import note_defect, sightings_for
 from bot.mail.parse import ParsedMail
 from bot.rules.settings import ORDER_CATEGORIES, Rules
 from bot.rules.text import KeywordTable, example_key, file_words, merge, own_text
 from bot.store.audit import AuditLog
-from bot.store.db import write_transaction
+from bot.store.db import one_by_one_on_failure, write_transaction
 
 if TYPE_CHECKING:
     from bot.mail.archive import PrepareHook, Sighting
 
 SUBJECT_WEIGHT, FILE_WEIGHT, BODY_WEIGHT = 3.0, 2.0, 1.0
+log = logging.getLogger(__name__)
 EXAMPLE_BONUS = 12.0
 CHUNK = 500
 PREPARED_KEY = "categories"
@@ -291,12 +293,17 @@ class CategoryService:
             self.db.execute("DELETE FROM category_queue")
             return 0
         done = 0
+
+        def sort(ids: Sequence[int]) -> None:
+            nonlocal done
+            done += self.sort_messages(list(ids), prepared, decided)
+
         while True:
             queued = [r[0] for r in self.db.execute("SELECT message FROM category_queue ORDER BY message LIMIT ?",
                                                     [CHUNK])]
             if not queued:
                 return done
-            done += self.sort_messages(queued, prepared, decided)
+            one_by_one_on_failure(self.db, "category_sort", queued, sort, _not_sorted(self.db))
             marks = ", ".join("?" for _ in queued)
             self.db.execute(f"DELETE FROM category_queue WHERE message IN ({marks})", queued)
 
@@ -474,6 +481,16 @@ def _load(db: Database, ref: str) -> tuple[int, str, str, str | None] | None:
         row = db.execute("SELECT id, message_id, subject, category FROM messages WHERE message_id = ?",
                          [key.strip("<>")]).fetchone()
     return tuple(row) if row else None
+
+
+def _not_sorted(db: Database) -> Callable[[int, Exception], None]:
+    """What happens to a message the categories cannot sort: a defect, and the queue moves past it."""
+
+    def note(message_id: int, error: Exception) -> None:
+        log.warning("message %s not sorted into a category: %s", message_id, type(error).__name__)
+        note_defect(db, message_id, f"not sorted into a category ({type(error).__name__}: {str(error)[:200]})")
+
+    return note
 
 
 def _names(attachments: str) -> list[str]:

@@ -7,14 +7,19 @@ without an index — so the index never lags the archive and a crash rolls both 
 """
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from sqlite_utils import Database
 
 from bot.core.directory import Directory
+from bot.mail.archive import note_defect
 from bot.mail.parse import ParsedMail
 from bot.search.text import PreparedText, index_text, prepare_text, vocabulary_words
+from bot.store.db import one_by_one_on_failure
+
+log = logging.getLogger(__name__)
 
 PREPARED_KEY = "search"
 BODY_LIMIT = 100_000
@@ -79,7 +84,7 @@ class SearchIndex:
             rows: list[MessageRow] = self.db.execute(_ROW_SQL, [after, size]).fetchall()
             if not rows:
                 break
-            self._insert(rows, terms, customers, prepared or {})
+            self._insert_isolated(rows, terms, customers, prepared or {})
             after = rows[-1][0]
             done += len(rows)
             if len(terms) > TERMS_FLUSH:
@@ -110,6 +115,24 @@ class SearchIndex:
         self.db.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
 
     # -- documents ---------------------------------------------------------------------------
+    def _insert_isolated(self, rows: Sequence[MessageRow], terms: Counter[str], customers: dict[int, str],
+                         prepared: Mapping[int, PreparedText]) -> None:
+        """`_insert`; when it fails, row by row: a message the index cannot take gets that as a defect and
+        the index moves past it, so one message never stops the index (or the import feeding it)."""
+        added: Counter[str] = Counter()
+
+        def insert(chunk: Sequence[MessageRow]) -> None:
+            words: Counter[str] = Counter()
+            self._insert(chunk, words, customers, prepared)
+            added.update(words)
+
+        def failed(row: MessageRow, error: Exception) -> None:
+            log.warning("message %s is not in the search index: %s", row[0], type(error).__name__)
+            note_defect(self.db, row[0], f"not in the search index ({type(error).__name__}: {str(error)[:200]})")
+
+        one_by_one_on_failure(self.db, "search_insert", rows, insert, failed)
+        terms.update(added)
+
     def _insert(self, rows: Sequence[MessageRow], terms: Counter[str], customers: dict[int, str],
                 prepared: Mapping[int, PreparedText]) -> None:
         docs = []

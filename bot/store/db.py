@@ -11,15 +11,17 @@ import hashlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlite_utils import Database
 
 from bot.core.errors import ArchiveError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 CACHE_KIB = 65536
 """Page cache per connection (SQLite's default is 2 MiB): large imports stay fast as the archive grows."""
 BUSY_TIMEOUT_S = 30
@@ -94,6 +96,28 @@ def savepoint(db: Database, name: str) -> Iterator[None]:
             db.execute(f"RELEASE {name}")
         raise
     db.execute(f"RELEASE {name}")
+
+
+def one_by_one_on_failure(db: Database, name: str, items: Sequence[T], run: Callable[[Sequence[T]], None],
+                         failed: Callable[[T, Exception], None]) -> None:
+    """`run(items)` under a savepoint; when it fails, `run([item])` for each item under its own, and
+    `failed(item, error)` for each that fails alone — so one bad item never fails the rest. Inside
+    `write_transaction`; an error after which SQLite has rolled the whole transaction back goes on."""
+    try:
+        with savepoint(db, name):
+            run(items)
+        return
+    except Exception:
+        if not db.conn.in_transaction:
+            raise
+    for item in items:
+        try:
+            with savepoint(db, name):
+                run([item])
+        except Exception as exc:
+            if not db.conn.in_transaction:
+                raise
+            failed(item, exc)
 
 
 @contextmanager

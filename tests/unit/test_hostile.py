@@ -16,6 +16,7 @@ from bot.mail.parse import ParsedMail, decode_header, degraded_mail, parse_mail
 from bot.mail.parse_helper import parsed_batches
 from bot.mail.prepare import MailPreparer, NotMail, not_mail
 from bot.mail.sources import MessageHead, read_messages
+from bot.store.db import write_transaction
 from tests.fakes import hostile_mail as hostile
 from tests.unit.test_import import eml, fresh_services
 
@@ -289,3 +290,57 @@ def test_copies_of_one_message_cut_at_different_places_are_one_message(tmp_path:
         outcomes = [services.archive.add_isolated(m, []) for m in (whole, from_file, from_imap)]
     assert outcomes == ["new", "duplicate", "duplicate"]
     assert services.db.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+
+
+# ── indexes ──────────────────────────────────────────────────────────────────────────────────
+
+
+def messages_to(mailbox: str, *numbers: int) -> list[tuple[str, bytes]]:
+    return [(f"m{n}", eml("hans@acme-trading.de", mailbox, f"PO {n} valve order", msgid=f"m{n}@acme-trading.de"))
+            for n in numbers]
+
+
+def defects_by_id(services: object) -> dict[str, list[str]]:
+    rows = services.db.execute("SELECT message_id, defects FROM messages")  # type: ignore[attr-defined]
+    return {message_id: json.loads(defects) for message_id, defects in rows}
+
+
+def test_a_message_the_search_index_cannot_take_gets_a_defect_and_the_index_moves_past_it(tmp_path: Path) -> None:
+    services = fresh_services(tmp_path)
+    import_messages(services.archive, messages_to(INQUIRY, 0))
+    second_next = services.db.execute("SELECT max(id) FROM messages").fetchone()[0] + 2
+    with write_transaction(services.db):  # SQLite itself refuses to index the next batch's second message
+        services.db.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON search_days WHEN NEW.min_id <= {second_next} "
+                            f"AND NEW.max_id >= {second_next} BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END")
+
+    assert import_messages(services.archive, messages_to(INQUIRY, 1, 2, 3)).new == 3
+    assert import_messages(services.archive, messages_to(INQUIRY, 4)).new == 1
+
+    defects = defects_by_id(services)
+    assert [d[:1] for d in defects.values()].count([]) == 4
+    assert defects["m2@acme-trading.de"] == ["not in the search index (IntegrityError: refused by a trigger)"]
+    indexed = {row[0] for row in services.db.execute("SELECT rowid FROM search_fts")}
+    ids = dict(services.db.execute("SELECT message_id, id FROM messages"))
+    assert indexed == {ids[f"m{n}@acme-trading.de"] for n in (0, 1, 3, 4)}
+    assert services.search.index.backlog() == 0
+
+
+def test_a_message_the_categories_cannot_sort_gets_a_defect_and_the_rest_are_sorted(tmp_path: Path) -> None:
+    services = fresh_services(tmp_path)
+    order = "order@hengda-valves.com"
+    import_messages(services.archive, messages_to(order, 0))
+    second_next = services.db.execute("SELECT max(id) FROM messages").fetchone()[0] + 2
+    assert import_messages(services.archive, messages_to(order, 1, 2, 3)).new == 3
+    with write_transaction(services.db):  # sorted again from the queue (as after a new sighting), and SQLite
+        services.db.execute(  # itself refuses to sort one of them
+            f"CREATE TRIGGER refuse BEFORE UPDATE OF category ON messages WHEN NEW.id = {second_next} "
+            "AND NEW.category IS NOT NULL BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END")
+        services.db.execute("UPDATE messages SET category = NULL, category_confidence = NULL")
+        services.db.execute("INSERT INTO category_queue (message) SELECT id FROM messages")
+        services.rules.categories.drain()
+
+    defects = defects_by_id(services)
+    assert defects["m2@acme-trading.de"] == ["not sorted into a category (IntegrityError: refused by a trigger)"]
+    sorted_ = dict(services.db.execute("SELECT message_id, category FROM messages"))
+    assert all(sorted_[f"m{n}@acme-trading.de"] for n in (0, 1, 3)) and sorted_["m2@acme-trading.de"] is None
+    assert services.db.execute("SELECT count(*) FROM category_queue").fetchone()[0] == 0

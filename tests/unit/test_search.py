@@ -10,6 +10,7 @@ from bot.core.clock import Clock
 from bot.search.query import parse_query
 from bot.search.text import index_text
 from bot.services import Services
+from bot.store.db import write_transaction
 from tests.fakes.search_helpers import ORG, add, ids, make_mail, small_archive, subjects
 
 HUATONG = ("张伟", "zhangwei@huatong-trade.cn")
@@ -249,7 +250,7 @@ def test_new_mail_is_searchable_after_import_and_old_archives_catch_up(tmp_path:
 
 def test_full_reindex_gives_the_same_answers(demo_services: Services) -> None:
     before = {q: ids(demo_services, q) for q in ("补发", "quotaton", "PO 4541", "B/L mailbox:shipping")}
-    with demo_services.db.conn:
+    with write_transaction(demo_services.db):
         count = demo_services.search.index.rebuild()
     assert count == demo_services.db.execute("SELECT count(*) FROM messages").fetchone()[0]
     assert {q: ids(demo_services, q) for q in before} == before
