@@ -8,10 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,16 +74,6 @@ def test_web_and_worker_start_together_on_a_fresh_archive(demo_template: Path, t
     verify = mailroom(config, "audit", "verify", env=env)
     out, err = verify.communicate(timeout=120)
     assert verify.returncode == 0, err
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[DovecotServer]:
-    root = Path(tempfile.mkdtemp(prefix="mailroom-dovecot-"))
-    root.chmod(0o755)
-    server = DovecotServer(root).start()
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))

@@ -1,9 +1,6 @@
 """Migration completeness against a real Dovecot: the server's count per folder (STATUS, UID SEARCH above
 the checkpoint) against what the archive holds, before and after `sync`, with nothing downloaded."""
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,16 +18,6 @@ from tests.fakes.sync_helpers import DOMAIN, Account, mail, write_config
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 INQUIRY = f"inquiry@{DOMAIN}"
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[DovecotServer]:
-    root = Path(tempfile.mkdtemp(prefix="mailroom-dovecot-doctor-"))
-    root.chmod(0o755)
-    server = DovecotServer(root).start()
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def rows(services: Services) -> dict[str, Check]:

@@ -1,9 +1,6 @@
 """`[mailboxes.imap] provider = …` fills host, port and TLS (explicit keys win); a failed login says the
 provider's rule in one line; Microsoft 365 is refused before any password is sent."""
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,16 +57,6 @@ def test_microsoft_365_is_refused_before_any_password_is_sent(tmp_path: Path) ->
     with pytest.raises(SyncError) as info:
         connect(target)
     assert "refuses password (basic) login" in str(info.value) and "[mailboxes.imap.oauth2]" in str(info.value)
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[DovecotServer]:
-    root = Path(tempfile.mkdtemp(prefix="mailroom-dovecot-presets-"))
-    root.chmod(0o755)
-    server = DovecotServer(root).start()
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_failed_login_explains_the_providers_rule(dovecot: DovecotServer, tmp_path: Path,

@@ -2,9 +2,6 @@
 (`[people.imap]`), and the milestone mail she sent without order@ in CC found by the rules."""
 
 import json
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,16 +10,6 @@ from bot.mail.imap_connect import sync_targets
 from bot.mail.imap_sync import sync_once
 from tests.fakes.dovecot import HOST, SENT_FOLDER, DovecotServer
 from tests.fakes.rules_helpers import MEI, ORDER, ZHANG, Lab, eml, msgid_of
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[DovecotServer]:
-    root = Path(tempfile.mkdtemp(prefix="mailroom-rules-dovecot-"))
-    root.chmod(0o755)
-    server = DovecotServer(root).start()
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_personal_sent_folder_feeds_the_cc_rule(dovecot: DovecotServer, tmp_path: Path,

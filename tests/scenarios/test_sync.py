@@ -10,7 +10,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,18 +32,6 @@ NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 INQUIRY, ORDER, SUPPORT = f"inquiry@{DOMAIN}", f"order@{DOMAIN}", f"support@{DOMAIN}"
 ROOT = Path(__file__).resolve().parents[2]
 PROJECTS = "项目 Projects"  # a non-ASCII name travels as modified UTF-7
-
-
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[DovecotServer]:
-    """One server for the session (users are per test). Not under pytest's tmp folder: that one is
-    private to root, and Dovecot reads mail as 'nobody'."""
-    root = Path(tempfile.mkdtemp(prefix="mailroom-dovecot-"))
-    root.chmod(0o755)
-    server = DovecotServer(root).start()
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
