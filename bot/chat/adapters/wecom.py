@@ -292,20 +292,17 @@ class RobotSender:
         self._guard = threading.Lock()
 
     def send_markdown(self, key: str, content: str) -> None:
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            wait = self._next.get(key, 0.0) - self.monotonic()
-            if wait > 0:
-                self.sleep(wait)
-            self._next[key] = self.monotonic() + self.interval
-            _http_json(f"{self.base_url}/cgi-bin/webhook/send?{urlencode({'key': key})}",
-                       {"msgtype": "markdown", "markdown": {"content": content}}, self.timeout)
+        self._send(key, {"msgtype": "markdown", "markdown": {"content": content}})
 
     def send_image(self, key: str, data: bytes) -> None:
         """A group robot's image message: the PNG as base64 with its MD5 (at most 2 MiB), paced like text."""
         if not key:
             raise UndeliverableError("no group robot key")
+        self._send(key, {"msgtype": "image", "image": {"base64": base64.b64encode(data).decode("ascii"),
+                                                       "md5": hashlib.md5(data).hexdigest()}})
+
+    def _send(self, key: str, payload: dict[str, Any]) -> None:
+        """One message to the robot `key`, at least `interval` seconds after its previous one."""
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
@@ -313,9 +310,7 @@ class RobotSender:
             if wait > 0:
                 self.sleep(wait)
             self._next[key] = self.monotonic() + self.interval
-            _http_json(f"{self.base_url}/cgi-bin/webhook/send?{urlencode({'key': key})}",
-                       {"msgtype": "image", "image": {"base64": base64.b64encode(data).decode("ascii"),
-                                                      "md5": hashlib.md5(data).hexdigest()}}, self.timeout)
+            _http_json(f"{self.base_url}/cgi-bin/webhook/send?{urlencode({'key': key})}", payload, self.timeout)
 
 
 # ── the callback ────────────────────────────────────────────────────────────────────────────
