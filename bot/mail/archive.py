@@ -19,7 +19,7 @@ from bot.core.directory import Directory
 from bot.customers.book import CustomerBook
 from bot.mail.parse import LIMITS, ParsedMail, degraded_mail
 from bot.mail.prepare import CUT, Extra, MailPreparer
-from bot.store.db import savepoint, write_transaction
+from bot.store.db import rows_in, savepoint, write_transaction
 
 if TYPE_CHECKING:
     from bot.rules.categories import Sorted
@@ -191,11 +191,8 @@ class Archive:
     def _thread(self, mail: ParsedMail, customer_id: int | None, date: str | None) -> int:
         """References/In-Reply-To first; else the same normalised subject and customer within 30 days."""
         related = [*mail.references, *([mail.in_reply_to] if mail.in_reply_to else []), mail.message_id]
-        known: dict[str, int] = {}
-        for start in range(0, len(related), 500):  # a broken mailer's References may run into thousands
-            chunk = related[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            known.update(self.db.execute(f"SELECT msgid, thread_id FROM thread_keys WHERE msgid IN ({marks})", chunk))
+        # (a broken mailer's References may run into thousands: rows_in asks in chunks)
+        known = dict(rows_in(self.db, "SELECT msgid, thread_id FROM thread_keys WHERE msgid IN ({marks})", related))
         thread_id = next((known[msgid] for msgid in related if msgid in known), None)
         subject_norm = mail.subject_norm
         if thread_id is None and subject_norm and customer_id is not None:

@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 from bot.core.config import Person
 from bot.core.directory import Directory
 from bot.core.permissions import Permissions
+from bot.store.db import rows_in
 
 T = TypeVar("T")
 
@@ -151,12 +152,9 @@ def message_mailboxes(db: Any, message_ids: Iterable[int]) -> dict[int, list[str
     """Where each message was seen (mailbox '' included: it is what makes unassigned mail admin-only)."""
     ids = list(dict.fromkeys(message_ids))
     found: dict[int, list[str]] = {i: [] for i in ids}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        for message, mailbox in db.execute(
-                f"SELECT DISTINCT message, mailbox FROM sightings WHERE message IN ({marks})", chunk):
-            found[message].append(mailbox)
+    for message, mailbox in rows_in(db, "SELECT DISTINCT message, mailbox FROM sightings WHERE message IN ({marks})",
+                                    ids):
+        found[message].append(mailbox)
     return found
 
 
@@ -164,11 +162,7 @@ def thread_mailboxes(db: Any, thread_ids: Iterable[int]) -> dict[int, list[str]]
     """Where the messages of each thread were seen."""
     ids = list(dict.fromkeys(thread_ids))
     found: dict[int, list[str]] = {i: [] for i in ids}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        for thread, mailbox in db.execute(
-                f"SELECT DISTINCT m.thread_id, s.mailbox FROM messages m JOIN sightings s ON s.message = m.id "
-                f"WHERE m.thread_id IN ({marks})", chunk):
-            found[thread].append(mailbox)
+    for thread, mailbox in rows_in(db, "SELECT DISTINCT m.thread_id, s.mailbox FROM messages m JOIN sightings s "
+                                       "ON s.message = m.id WHERE m.thread_id IN ({marks})", ids):
+        found[thread].append(mailbox)
     return found

@@ -11,6 +11,7 @@ from bot.core.config import Config, Person
 from bot.core.directory import Directory
 from bot.core.errors import CommandError
 from bot.core.permissions import Permissions
+from bot.mail.visibility import message_mailboxes
 from bot.search.engine import Result, SearchEngine
 from bot.search.export import Format, export_rows, write_csv, write_mbox
 from bot.search.indexer import SearchIndex
@@ -171,17 +172,9 @@ class SearchService:
         return ExportResult(path=path, count=count, mailboxes=sorted(boxes), truncated=truncated)
 
     def _mailboxes_of(self, ids: list[int]) -> set[str]:
-        boxes: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            rows = self.db.execute(f"SELECT DISTINCT mailbox FROM sightings WHERE message IN ({marks})", chunk)
-            boxes.update(r[0] for r in rows)
-            found = {r[0] for r in self.db.execute(
-                f"SELECT DISTINCT message FROM sightings WHERE message IN ({marks})", chunk)}
-            if len(found) < len(chunk):
-                boxes.add("")  # a message seen in no mailbox at all
-        return boxes
+        """Every mailbox the messages were seen in; '' when one was seen in none."""
+        seen = message_mailboxes(self.db, ids)
+        return {box for boxes in seen.values() for box in boxes} | ({""} if not all(seen.values()) else set())
 
 
 def _free_name(folder: Path, stem: str, ext: str) -> Path:

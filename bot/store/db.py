@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -48,6 +48,17 @@ def connect(path: str | Path, *, create: bool = True) -> Database:
     except sqlite3.DatabaseError as exc:
         raise ArchiveError(f"{path}: not a usable Mailroom archive ({exc})") from None
     return db
+
+
+IN_CHUNK = 500
+"""Values per `IN (…)` list: SQLite bounds the parameters of one statement."""
+
+
+def rows_in(db: Database, sql: str, values: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows of `sql`, whose one `{marks}` is an IN list, for all of `values`, asked IN_CHUNK at a time."""
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = list(values[start:start + IN_CHUNK])
+        yield from db.execute(sql.format(marks=", ".join("?" * len(chunk))), chunk)
 
 
 @contextmanager
