@@ -51,6 +51,12 @@ def _lower(value: Any) -> Any:
 Address = Annotated[str, BeforeValidator(_lower)]
 
 
+
+def _country(value: str) -> str | None:
+    """`value` as an ISO 3166 alpha-2 code ("cn " → "CN"), or None when it is not two letters."""
+    code = value.strip().upper()
+    return code if re.fullmatch(r"[A-Z]{2}", code) else None
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
@@ -69,8 +75,8 @@ class Organization(Strict):
     def _country_code(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        code = value.strip().upper()
-        if not re.fullmatch(r"[A-Z]{2}", code):
+        code = _country(value)
+        if code is None:
             raise ValueError(f"{value!r} is not an ISO 3166 country code (two letters, e.g. \"CN\", \"DE\")")
         return code
 
@@ -273,8 +279,8 @@ class SlaPolicy(Strict):
     def _holidays_from(cls, value: str | None) -> str | None:
         if value is None or value.strip().lower() == "none":
             return None if value is None else "none"
-        code = value.strip().upper()
-        if not re.fullmatch(r"[A-Z]{2}", code):
+        code = _country(value)
+        if code is None:
             raise ValueError(f"{value!r} must be \"none\" or an ISO 3166 country code such as \"CN\"")
         return code
 
