@@ -27,8 +27,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 
 from bot.core.clock import Clock, iso
@@ -39,6 +37,7 @@ from bot.demo.generator import generate
 from bot.mail.importer import import_messages
 from bot.rules.violations import RULES
 from bot.services import Services
+from tests.fakes.rules_helpers import eml, msgid_of
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 D = "hengda-valves.com"
@@ -75,28 +74,11 @@ class Writer:
              files: list[str] = (), labels: set[str] = frozenset(), mailbox: str | None = None,
              folder: str = "") -> bytes:
         self.number += 1
-        msg = EmailMessage()
-        msg["From"] = f"{frm[0]} <{frm[1]}>"
-        msg["To"] = ", ".join(to)
-        if cc:
-            msg["Cc"] = ", ".join(cc)
-        msg["Subject"] = subject
-        msg["Date"] = format_datetime(NOW - timedelta(hours=hours_ago))
-        msg["Message-ID"] = f"<label-{self.number}@{frm[1].split('@')[1]}>"
-        parent = in_reply_to or (message_id(reply_to) if reply_to else None)
-        if parent:
-            msg["In-Reply-To"] = f"<{parent}>"
-            msg["References"] = f"<{parent}>"
-        msg.set_content(body)
-        for name in files:
-            msg.add_attachment(b"%PDF-1.4 labelled", maintype="application", subtype="pdf", filename=name)
-        raw = bytes(msg)
+        parent = in_reply_to or (msgid_of(reply_to) if reply_to else None)
+        raw = eml(subject, body, frm=frm, to=to, cc=cc, when=NOW - timedelta(hours=hours_ago),
+                  msgid=f"label-{self.number}@{frm[1].split('@')[1]}", in_reply_to=parent, attachments=files)
         self.cases.append(Case(raw, set(labels), mailbox, folder))
         return raw
-
-
-def message_id(raw: bytes) -> str:
-    return str(message_from_bytes(raw, policy=policy.default)["Message-ID"]).strip().strip("<>")
 
 
 def hand_written() -> list[Case]:
@@ -166,11 +148,11 @@ def hand_written() -> list[Case]:
     w.mail(LUCY, [HANS[1]], "Special offer ball valves", "Dear Hans, we can offer ball valves at a special price.",
            cc=[INQUIRY], labels={x, s}, hours_ago=9)
     w.mail(LI, [HANS[1]], "Re: Visit in December", "Dear Hans, Amy is out today; I confirm the visit for her.",
-           cc=[INQUIRY], in_reply_to=message_id(visit), hours_ago=8)  # li is amy's backup
+           cc=[INQUIRY], in_reply_to=msgid_of(visit), hours_ago=8)  # li is amy's backup
     w.mail(MEI, [ERIK[1]], "Order confirmation PO 4531", "Dear Erik, we confirm PO 4531, delivery in 35 days.",
            cc=[ORDER], files=["PI-2026-531.pdf"], hours_ago=7)  # a merchandiser: her job
     w.mail(CHEN, [METTE[1]], "Re: RFQ check valves", "Dear Mette, I can also help with pumps.", cc=[INQUIRY],
-           in_reply_to=message_id(rfq), labels={x}, hours_ago=6)  # CPH Pumps is li's
+           in_reply_to=msgid_of(rfq), labels={x}, hours_ago=6)  # CPH Pumps is li's
     return w.cases
 
 
@@ -261,7 +243,7 @@ def evaluate_part(folder: Path, scope: str, cases: list[Case]) -> tuple[Counter[
                             folder=box_folder, workers=1)
         services.rules.scan(NOW)
         found = {(r[0], r[1]) for r in services.db.execute("SELECT message_id, rule FROM rule_violations")}
-        truth = {(message_id(c.raw), rule) for c in cases for rule in c.labels}
+        truth = {(msgid_of(c.raw), rule) for c in cases for rule in c.labels}
         tp, fp, fn = Counter[str](), Counter[str](), Counter[str]()
         for _, rule in found & truth:
             tp[rule] += 1
