@@ -9,7 +9,7 @@ import re
 import tomllib
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,9 +24,6 @@ from pydantic import (
 
 from bot.core.durations import parse_duration
 from bot.core.errors import ConfigError
-
-if TYPE_CHECKING:
-    from bot.core.crm import CrmCustomer
 
 CONFIG_ENV = "MAILROOM_CONFIG"
 DEFAULT_LOCATIONS = ("mailroom.toml", "config/mailroom.toml")
@@ -538,10 +535,3 @@ def check_customer_csv(path: Path) -> list[str]:
     except CrmUnreadable as exc:
         return [f"customers.csv: {exc}"]
     return []
-
-
-def read_customer_csv(path: Path) -> "list[CrmCustomer]":
-    """Rows of the CRM export (any common encoding, delimiter and header wording: bot.core.crm)."""
-    from bot.core.crm import read_crm
-
-    return read_crm(path).rows

@@ -46,7 +46,6 @@ _CURRENCY_WORDS = {"$": "USD", "usd": "USD", "us$": "USD", "€": "EUR", "eur": 
 _CURRENCY = re.compile(r"(US\$|\$|€|£|\b(?:USD|EUR|EURO|RMB|CNY|GBP)\b|人民币|美元|欧元)", re.IGNORECASE)
 
 
-SUBJECT_SCOPES = ("new_threads", "quotations", "all_outbound", "off")
 QUOTATION_WORDS = re.compile(
     r"\b(?:quotations?|quoted|quote|proforma|pro[- ]forma|PI|offer sheet|price list)\b|报价|形式发票|报价单|价格表",
     re.IGNORECASE,

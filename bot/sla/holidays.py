@@ -33,8 +33,8 @@ class CountryDays:
     first_year: int
     last_year: int
     """The years the data covers; outside them nothing is known (every day follows the weekdays)."""
-    _holidays: dict[int, frozenset[date]] = field(default_factory=dict, repr=False)
-    _makeup: dict[int, frozenset[date]] = field(default_factory=dict, repr=False)
+    _years: dict[int, tuple[frozenset[date], frozenset[date]]] = field(default_factory=dict, repr=False)
+    """Per year: (holidays, make-up working days), computed on first use."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def is_holiday(self, day: date) -> bool:
@@ -43,25 +43,18 @@ class CountryDays:
     def is_makeup_workday(self, day: date) -> bool:
         return day in self._year(day.year)[1]
 
-    def holidays_in(self, year: int) -> frozenset[date]:
-        return self._year(year)[0]
-
-    def makeup_workdays_in(self, year: int) -> frozenset[date]:
-        return self._year(year)[1]
-
     def covers(self, year: int) -> bool:
         return self.first_year <= year <= self.last_year
 
     def _year(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
-        found = self._holidays.get(year)
+        found = self._years.get(year)
         if found is None:
             with self._lock:
-                if year not in self._holidays:
-                    off, work = self._compute(year) if self.covers(year) else (frozenset(), frozenset())
-                    self._makeup[year] = work
-                    self._holidays[year] = off
-                found = self._holidays[year]
-        return found, self._makeup[year]
+                found = self._years.get(year)
+                if found is None:
+                    found = self._compute(year) if self.covers(year) else (frozenset(), frozenset())
+                    self._years[year] = found
+        return found
 
     def _compute(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
         if self.country == "CN":
