@@ -16,7 +16,6 @@ Guarantees:
 The channel contract below is what the Slack, Telegram and WeCom adapters implement.
 """
 
-import json
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -232,26 +231,3 @@ def _retire(db: Database, now: datetime) -> None:
                                  WHERE d.alert = sla_alerts.id AND d.status IN ('pending', 'sending'))""",
             [iso(now), iso(now - DELIVERY_WINDOW)],
         )
-
-
-def deliveries(db: Database, alert_id: int) -> dict[str, dict[str, object]]:
-    """Per platform: status, attempts, last error (for tests and `mailroom sla --json`)."""
-    rows = db.execute(
-        "SELECT platform, status, attempts, last_error, sent_at FROM sla_deliveries WHERE alert = ?", [alert_id]
-    ).fetchall()
-    return {r[0]: {"status": r[1], "attempts": r[2], "error": r[3], "sent_at": r[4]} for r in rows}
-
-
-def alert_rows(db: Database, *, item: int | None = None) -> list[dict[str, object]]:
-    sql = ("SELECT id, key, kind, item, level, created_at, dest_kind, dest_person, dest_team, route, status "
-           "FROM sla_alerts")
-    rows = db.execute(sql + (" WHERE item = ? ORDER BY id" if item is not None else " ORDER BY id"),
-                      [item] if item is not None else []).fetchall()
-    keys = ("id", "key", "kind", "item", "level", "created_at", "dest_kind", "dest_person", "dest_team", "route",
-            "status")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
-
-
-def reply_of(db: Database, alert_id: int) -> Reply:
-    row = db.execute("SELECT reply FROM sla_alerts WHERE id = ?", [alert_id]).fetchone()
-    return Reply.model_validate(json.loads(row[0]))

@@ -308,27 +308,3 @@ def _server_said(exc: UnexpectedCommandStatusError) -> str:
     parts = data if isinstance(data, list | tuple) else [data]
     text = " ".join(p.decode(errors="replace") if isinstance(p, bytes) else str(p) for p in parts if p)
     return text.strip() or str(exc.command_result[0])
-
-
-@dataclass(frozen=True, slots=True)
-class Overview:
-    """What `mailroom doctor` shows for one account: its folders, their sizes, what sync would read."""
-
-    folders: list[tuple[Folder, int | None]]
-    synced: list[str]
-    problems: list[str]
-
-
-def overview(target: SyncTarget, *, timeout: float = CONNECT_TIMEOUT) -> Overview:
-    """Log in and list every folder with its message count (STATUS: changes nothing on the server)."""
-    box = connect(target, timeout=timeout)
-    try:
-        folders = list_folders(box)
-        counted: list[tuple[Folder, int | None]] = []
-        for folder in folders:
-            count = box.folder.status(folder.name, ["MESSAGES"]).get("MESSAGES") if folder.selectable else None
-            counted.append((folder, count))
-        synced, problems = resolve_folders(target.imap.folders or list(target.default_folders), folders)
-    finally:
-        close_quietly(box)
-    return Overview(counted, synced, problems)

@@ -16,11 +16,12 @@ from bot.core.reply import Reply
 from bot.customers.inference import effective_owner, inferred_owner
 from bot.customers.ownership import history, owner_of
 from bot.mail.importer import import_messages
-from bot.outbox import ConsoleChannel, alert_rows, deliver_pending, reply_of
+from bot.outbox import ConsoleChannel, deliver_pending
 from bot.services import Services
 from tests.conftest import DEMO_NOW
 from tests.fakes.asking import ask
 from tests.fakes.cli import mailroom
+from tests.fakes.outbox_rows import alert_rows, reply_of
 
 CHEN_CRM = {"深圳华通贸易有限公司", "Pacific Rim Imports LLC", "Ahmed Trading Est."}
 DONGFANG = "杭州东方机电"  # no owner in the CRM; chen answers its mail, so it is chen's by inference

@@ -7,9 +7,10 @@ import pytest
 
 from bot.chat.commands import Request
 from bot.core.config import Config, MailboxRights
-from bot.outbox import SENDING_LEASE, alert_rows, deliveries
+from bot.outbox import SENDING_LEASE
 from bot.scheduler import run_scheduler_once
 from tests.fakes.asking import ask
+from tests.fakes.outbox_rows import alert_rows, deliveries
 from tests.fakes.sla_helpers import HANS, MONDAY, SUPPORT, Crash, Factory, RecordingChannel, eml, inquiry
 
 
