@@ -256,12 +256,3 @@ def render(report: Report, out_dir: Path, *, names: list[str] | None = None) -> 
             fig.savefig(path, format="png", dpi=DPI)
             charts.append(Chart(name=name, path=str(path), title=title))
     return charts
-
-
-def text_png(text: str, path: Path) -> None:
-    """One line of text drawn in the charts' fonts (the CJK rendering check in the tests)."""
-    with chart_style():
-        fig = Figure(figsize=(3, 1), dpi=100)
-        FigureCanvasAgg(fig)
-        fig.text(0.05, 0.4, text, fontsize=24)
-        fig.savefig(path, format="png")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from bot.report.charts import CHARTS, DPI, SIZE, chart_style, cjk_font, draw, render, text_png
+from bot.report.charts import CHARTS, DPI, SIZE, chart_style, cjk_font, draw, render
 from bot.report.figures import compute
 from bot.services import Services
 from tests.conftest import DEMO_NOW
@@ -22,6 +22,15 @@ def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
     return struct.unpack(">II", data[16:24])
+
+
+def text_png(text: str, path: Path) -> None:
+    """One line of text drawn in the charts' settings (fonts included)."""
+    with chart_style():
+        fig = matplotlib.figure.Figure(figsize=(3, 1), dpi=100)
+        matplotlib.backends.backend_agg.FigureCanvasAgg(fig)
+        fig.text(0.05, 0.4, text, fontsize=24)
+        fig.savefig(path, format="png")
 
 
 def test_a_cjk_font_is_installed() -> None:
