@@ -139,7 +139,8 @@ class Services:
         """The read-only web dashboard (WSGI) over this Services' connection."""
         from bot.report.dashboard import Dashboard
 
-        return Dashboard(self.db, self.config, self.directory, self.permissions, self.sla, self.clock)
+        return Dashboard(self.db, self.config, self.directory, self.permissions, self.visibility, self.sla,
+                         self.clock)
 
     # ── handover ──
     @cached_property

@@ -6,8 +6,9 @@ every subject, name and address is escaped), charts as inline SVG drawn from the
 PNG report, tables sortable by a few lines of inline script, no framework and nothing from a CDN.
 
 Access: `/signin?t=TOKEN[&next=/path]` spends a chat-issued link (bot/report/access.py) and sets an
-HttpOnly session cookie; every page looks the person up again and reads with their rights
-(`Permissions.readable_mailboxes`, the same choke point as search and alerts). A page the reader may not
+HttpOnly session cookie; every page looks the person up again and reads with their rights (the
+figures by `Permissions.readable_mailboxes`, a customer's mail through bot/mail/visibility.py, the
+choke point of every other view). A page the reader may not
 see answers 404, like a missing one. Security headers: a nonce-based CSP, no referrer (the link is in
 the URL), no caching.
 """
@@ -32,6 +33,7 @@ from bot.core.clock import Clock
 from bot.core.config import Config, Person
 from bot.core.directory import Directory
 from bot.core.permissions import Permissions, has_role
+from bot.mail.visibility import Audience, Visibility
 from bot.report.access import AccessError, end_session, session_person, sign_in
 from bot.report.figures import STATE_RANK, compute
 
@@ -62,11 +64,12 @@ class Dashboard:
     `config` for the figures (`compute`), the teams listed and the organisation's time zone."""
 
     def __init__(self, db: Database, config: Config, directory: Directory, permissions: Permissions,
-                 sla: "SlaEngine", clock: Clock, *, secure_cookies: bool = False):
+                 visibility: Visibility, sla: "SlaEngine", clock: Clock, *, secure_cookies: bool = False):
         self.db = db
         self.config = config
         self.directory = directory
         self.permissions = permissions
+        self.visibility = visibility
         self.sla = sla
         self.clock = clock
         self.secure_cookies = secure_cookies
@@ -214,16 +217,15 @@ class Dashboard:
         from bot.customers.threads import waiting_threads
 
         db = self.db
-        readable = self.permissions.readable_mailboxes(reader)
-        marks = ", ".join("?" for _ in readable)
+        reader_only = Audience.person(reader)
+        readable, params = self.visibility.message_filter(reader_only)
         row = db.execute("SELECT id, name, country, domains FROM customers WHERE id = ?", [customer_id]).fetchone()
-        seen = readable and db.execute(
-            f"SELECT 1 FROM messages m JOIN sightings s ON s.message = m.id WHERE m.customer_id = ? "
-            f"AND s.mailbox IN ({marks}) LIMIT 1", [customer_id, *readable]).fetchone()
+        seen = db.execute(f"SELECT 1 FROM messages m WHERE m.customer_id = ? AND {readable} LIMIT 1",
+                          [customer_id, *params]).fetchone()
         if row is None or not (seen or reader.role == "admin"):
             raise Page(404, "No such customer (or not one whose mail you may read).")
         owner, source = effective_owner(db, self.directory, customer_id, now=now)
-        threads = [t for t in waiting_threads(db, customer_id) if set(t.mailboxes) & set(readable)]
+        threads = self.visibility.sieve(reader_only, waiting_threads(db, customer_id), lambda t: t.mailboxes).shown
         items = {}
         if threads:
             items = self.sla.thread_states([t.id for t in threads], now)
@@ -232,7 +234,7 @@ class Dashboard:
                 "owner": people[owner].name if owner in people else owner, "owner_source": source,
                 "history": history(db, customer_id),
                 "threads": [{"id": t.id, "subject": t.subject, "last_inbound": t.last_inbound,
-                             "mailboxes": [m for m in t.mailboxes if m in readable],
+                             "mailboxes": [m for m in t.mailboxes if self.visibility.may_read(reader_only, [m])],
                              "state": items.get(t.id, {}).get("state", "—")} for t in threads]}
 
     def _handovers(self, reader: Person) -> list[dict[str, Any]]:
