@@ -138,6 +138,16 @@ def _looks_like_gb(raw: bytes) -> bool:
     return good > 0 and good >= 4 * bad
 
 
+def _header_bytes(path: Path) -> bytes:
+    """The start of the file, enough for its header line (and for telling its encoding): the first
+    GB_SAMPLE bytes, cut after their last line end so that no character is cut in two."""
+    with path.open("rb") as file:
+        raw = file.read(GB_SAMPLE)
+    if len(raw) == GB_SAMPLE and b"\n" in raw:
+        raw = raw[: raw.rindex(b"\n") + 1]
+    return raw
+
+
 def sniff_delimiter(header_line: str) -> str:
     """The delimiter of the header line: tab, ';' or ',' — whichever occurs most outside quotes."""
     outside = re.sub(r'"[^"]*"', "", header_line)
@@ -164,7 +174,7 @@ def read_crm(path: Path, *, people: "list[Person] | None" = None, free_mail: fro
         if size > MAX_CRM_BYTES:
             raise CrmUnreadable(f"{path}: {size // (1024 * 1024)} MB is too large for a CRM export "
                                 f"(at most {MAX_CRM_BYTES // (1024 * 1024)} MB)")
-        raw = path.read_bytes()
+        raw = _header_bytes(path) if header_only else path.read_bytes()
     except FileNotFoundError:
         raise CrmUnreadable(f"{path}: file not found") from None
     except OSError as exc:

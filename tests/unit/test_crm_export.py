@@ -213,3 +213,23 @@ def test_an_inferred_owner_still_shows_whom_the_crm_names(demo_services: Service
     reply = ask(demo_services, "/owner Polska Armatura")
     assert reply.data["details"]["source"] == "inferred"  # who has been answering still counts
     assert "Note: the CRM names Peter Schmidt, who is not in Mailroom's people list" in reply.text
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "utf-16"])
+def test_the_header_check_reads_only_the_start_of_a_large_export(tmp_path: Path, encoding: str) -> None:
+    rows = "".join(f"华通贸易{n},huatong{n}.cn,amy\n" for n in range(20_000))  # about 600 KB in UTF-8
+    path = tmp_path / "customers.csv"
+    path.write_bytes(("客户名称,域名,负责人\n" + rows).encode(encoding))
+    header = read_crm(path, header_only=True)
+    whole = read_crm(path)
+    assert path.stat().st_size > 8 * 64 * 1024
+    assert (header.columns, header.delimiter, header.encoding) == (whole.columns, whole.delimiter, whole.encoding)
+    assert header.rows == [] and len(whole.rows) == 20_000
+
+
+def test_the_header_check_never_reads_past_the_start(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    rows = "".join(f"Acme {n},acme{n}.de,amy\n" for n in range(20_000))
+    path.write_bytes(("name,domain,owner\n" + rows).encode() + "Müller GmbH,mueller.de,li\n".encode("cp1252"))
+    assert read_crm(path, header_only=True).encoding == "utf-8"  # the Windows-1252 row at the end is not read
+    assert read_crm(path).encoding == "cp1252"
