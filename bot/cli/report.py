@@ -23,10 +23,6 @@ def report(app: Any, team: str | None, person: str | None, days: int, out_dir: s
            as_json: bool) -> None:
     """Figures and PNG charts: response times, breaches per day, open items by age, customers waiting
     longest, inquiry volume, mail-rule compliance, handovers."""
-    from bot.report.charts import render
-    from bot.report.figures import compute
-    from bot.report.summary import summary_fields, title
-
     services = app.services
     directory = services.directory
     if team is not None and team.lower() not in directory.teams:
@@ -41,20 +37,15 @@ def report(app: Any, team: str | None, person: str | None, days: int, out_dir: s
     rights = services.permissions.readable_mailboxes(reader) if reader else list(directory.mailboxes)
     now = services.clock.now()
     services.sla.evaluate(now)
-    result = compute(services.db, services.config, now=now, rights=rights, team=team.lower() if team else None,
-                     person=person_id, days=days, policies=services.sla.policies)
-    charts = render(result, Path(out_dir))
+    reply = services.reports.reply(now=now, rights=rights, team=team.lower() if team else None, person=person_id,
+                                   days=days, out_dir=Path(out_dir))
     if as_json:
-        click.echo(json.dumps({"data": {"period": result.period.model_dump(mode="json"),
-                                        "figures": result.figures.model_dump(mode="json"),
-                                        "charts": [c.model_dump(mode="json") for c in charts]}},
-                              ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"data": reply.data}, ensure_ascii=False, indent=2))
         return
-    name = (directory.people[person_id].name if person_id else directory.teams[team.lower()].name if team
-            else services.config.organization.name)
-    click.echo(title(result, name))
-    for label, value in summary_fields(result):
+    heading, summary = reply.blocks[0], reply.blocks[1]
+    click.echo(heading.text)
+    for label, value in summary.fields:
         click.echo(f"  {label}: {value}")
     click.echo("Charts:")
-    for chart in charts:
-        click.echo(f"  {chart.path}  {chart.title}")
+    for chart in reply.data["charts"]:
+        click.echo(f"  {chart['path']}  {chart['title']}")
