@@ -25,6 +25,7 @@ from typing import Literal, Protocol
 from sqlite_utils import Database
 
 from bot.core.clock import iso
+from bot.core.config import Team
 from bot.core.errors import MailroomError
 from bot.core.reply import Reply
 from bot.store.db import write_transaction
@@ -60,6 +61,16 @@ class Destination:
 
     def describe(self) -> str:
         return f"person:{self.person_id}" if self.kind == "person" else f"team:{self.team_id}"
+
+
+def team_destination(team: Team, label: str = "") -> tuple[Destination, str] | None:
+    """Where a team's own post goes, with its route: the team's chat channel when it has one, else its
+    manager; None when neither. `label` begins the route ("weekly report: " → "weekly report: manager")."""
+    if team.channels.configured:
+        return Destination("team", None, team.id), f"{label}team channel"
+    if team.manager:
+        return Destination("person", team.manager, None), f"{label}manager"
+    return None
 
 
 class Channel(Protocol):

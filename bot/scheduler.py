@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.core.reply import context
-from bot.outbox import Channel, DeliveryReport, Destination, deliver_pending, enqueue, with_console
+from bot.outbox import (
+    Channel,
+    DeliveryReport,
+    deliver_pending,
+    enqueue,
+    team_destination,
+    with_console,
+)
 from bot.report.chart_files import prune_chart_folders, reports_root
 from bot.sla.engine import Evaluation
 from bot.store.db import write_transaction
@@ -50,20 +57,14 @@ def enqueue_digests(services: "Services", now: datetime) -> int:
     day = local_now.date().isoformat()
     planned = []
     digests = services.sla_digests
+    head = services.audit.head()
     for team_id in digests.teams():
         key = f"sla:digest:{team_id}:{day}"
         if services.db.execute("SELECT 1 FROM sla_alerts WHERE key = ?", [key]).fetchone():
             continue
-        team = services.directory.teams[team_id]
-        c = team.channels
-        if any((c.slack, c.telegram, c.wecom, c.wecom_robot_key_env)):
-            destination, route = Destination("team", None, team_id), "team channel"
-        elif team.manager:
-            destination, route = Destination("person", team.manager, None), "manager"
-        else:
-            destination, route = None, f"team {team_id} has no channel and no manager"
+        destination, route = team_destination(services.directory.teams[team_id]) or (
+            None, f"team {team_id} has no channel and no manager")
         reply = digests.reply([digests.digest(team_id, now)], now)
-        head = services.audit.head()
         if head is not None:  # the audit chain head, anchored outside the archive by whoever keeps the digest
             reply.blocks.append(context(f"Audit chain head: entry {head[0]}, {head[1][:16]}"))
         planned.append((key, destination, route, reply))

@@ -235,6 +235,11 @@ class Channels(Strict):
     wecom: str | None = None
     wecom_robot_key_env: str | None = None
 
+    @property
+    def configured(self) -> bool:
+        """Whether the team has a chat channel on any platform."""
+        return any((self.slack, self.telegram, self.wecom, self.wecom_robot_key_env))
+
 
 class Team(Strict):
     id: str

@@ -24,7 +24,7 @@ from bot.core.directory import Directory
 from bot.core.permissions import Permissions
 from bot.core.reply import Image, Reply, context, fields, heading
 from bot.mail.visibility import Audience, Visibility
-from bot.outbox import Destination, enqueue
+from bot.outbox import enqueue, team_destination
 from bot.report.chart_files import chart_folder
 from bot.report.charts import render
 from bot.report.figures import compute
@@ -110,17 +110,16 @@ class Reports:
             key = f"report:weekly:{team.id}:{slot.date().isoformat()}"
             if self.db.execute("SELECT 1 FROM sla_alerts WHERE key = ?", [key]).fetchone():
                 continue
-            c = team.channels
-            if any((c.slack, c.telegram, c.wecom, c.wecom_robot_key_env)):
-                destination, route = Destination("team", None, team.id), "weekly report: team channel"
+            found = team_destination(team, "weekly report: ")
+            manager = self.directory.people.get(team.manager or "")
+            if found is not None and found[0].kind == "team":
                 rights = self.team_rights(team.id)
-            elif team.manager and team.manager in self.directory.people:
-                manager = self.directory.people[team.manager]
-                destination, route = Destination("person", manager.id, None), "weekly report: manager"
+            elif found is not None and manager is not None:
                 rights = self.permissions.readable_mailboxes(manager)
             else:
                 log.info("weekly report of team %s: no channel and no manager", team.id)
                 continue
+            destination, route = found
             reply = self.reply(now=now, rights=rights, team=team.id, days=WEEK_DAYS,
                                out_dir=self.report_dir(key.replace(":", "-")), command="report.weekly")
             with write_transaction(self.db):

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from bot.core.clock import iso
 from bot.core.directory import Directory
 from bot.core.reply import Reply, context, fields, heading
-from bot.outbox import Destination, enqueue
+from bot.outbox import enqueue, team_destination
 from bot.store.db import write_transaction
 
 DIGEST_AT = time(9, 0)
@@ -154,13 +154,10 @@ def enqueue_digests(db: Database, directory: Directory, zone: str, now: datetime
         for t in data["teams"]:
             key = f"rules:digest:{t['team']}:{day}"
             team = directory.teams[t["team"]]
-            c = team.channels
-            if any((c.slack, c.telegram, c.wecom, c.wecom_robot_key_env)):
-                destination, route = Destination("team", None, team.id), "rules digest: team channel"
-            elif team.manager:
-                destination, route = Destination("person", team.manager, None), "rules digest: manager"
-            else:
+            found = team_destination(team, "rules digest: ")
+            if found is None:
                 continue
+            destination, route = found
             added += enqueue(db, key=key, kind="digest", level="digest", now=now, destination=destination,
                              route=route, reply=digest_reply(zone, data, now, team=team.id))
     return added

@@ -33,7 +33,7 @@ from bot.core.reply import Button, Reply, context, fields, heading
 from bot.customers.inference import effective_owner
 from bot.customers.ownership import owner_of, set_owner
 from bot.mail.visibility import Audience, Visibility, hidden_note, message_mailboxes
-from bot.outbox import Destination, enqueue
+from bot.outbox import Destination, enqueue, team_destination
 from bot.rules.collisions import CollisionChecker, Similar
 from bot.rules.mail import MailRow
 from bot.rules.settings import Rules
@@ -271,13 +271,10 @@ class InquiryRouter:
             route = "rules: inquiry proposed"
         else:
             team = self.directory.teams.get(claim.team or "")
-            channels = team.channels if team else None
-            if team and channels and any((channels.slack, channels.telegram, channels.wecom, channels.wecom_robot_key_env)):
-                destination, route = Destination("team", None, team.id), "rules: inquiry to the team channel"
-            elif team and team.manager:
-                destination, route = Destination("person", team.manager, None), "rules: inquiry to the manager"
-            else:
+            found = team_destination(team, "rules: inquiry to the ") if team else None
+            if found is None:
                 return
+            destination, route = found
             key = f"rules:claim:{claim.id}:team"
         reply = self.claim_reply(claim, self._audience(destination))
         enqueue(self.db, key=key, kind="rules", level="claim", now=now, destination=destination, route=route,

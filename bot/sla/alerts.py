@@ -99,8 +99,7 @@ class Router:
         if team is None:
             notes.append(f"{short_mailbox(item.mailbox)} has no team")
             return None
-        channels = team.channels
-        if not any((channels.slack, channels.telegram, channels.wecom, channels.wecom_robot_key_env)):
+        if not team.channels.configured:
             notes.append(f"team {team.id} has no alert channel")
             return None
         if not self.visibility.may_read(Audience.team(self.directory, team.id), [item.mailbox]):
