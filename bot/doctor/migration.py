@@ -23,6 +23,7 @@ from bot.mail.imap_connect import (
     resolve_folders,
     sync_targets,
 )
+from bot.mail.imap_sync import read_checkpoint
 
 AREA = "migration"
 NOT_HISTORY = ("\\Trash", "\\Junk", "\\Drafts")
@@ -31,13 +32,14 @@ NOT_HISTORY = ("\\Trash", "\\Junk", "\\Drafts")
 
 def migration_checks(config: Config, db: Any | None, *, timeout: float = CONNECT_TIMEOUT) -> Iterator[Check]:
     """`db` None: no archive yet (everything on the server counts as not fetched)."""
-    targets = {t.address: t for t in sync_targets(config) if not t.personal}
+    every = sync_targets(config)
+    targets = {t.address: t for t in every if not t.personal}
     for mailbox in config.mailboxes:
         if mailbox.address in targets:
             yield from account_checks(targets[mailbox.address], db, timeout=timeout)
         else:
             yield ok(AREA, mailbox.address, "no IMAP configured (import only)")
-    for target in sync_targets(config):
+    for target in every:
         if target.personal:
             yield from account_checks(target, db, timeout=timeout)
 
@@ -94,16 +96,14 @@ def _compare(box: BaseMailBox, target: SyncTarget, db: Any) -> Iterator[Check]:
 def _folder_check(box: BaseMailBox, target: SyncTarget, db: Any, folder: Folder, on_server: int,
                   uidvalidity: int, archived: int) -> Check:
     name = f"{target.address} {folder.name}"
-    row = None if db is None else db.execute(
-        "SELECT uidvalidity, last_uid FROM sync_state WHERE mailbox = ? AND folder = ?",
-        [target.address, folder.name]).fetchone()
-    if row is None:
+    checkpoint = None if db is None else read_checkpoint(db, target.address, folder.name)
+    if checkpoint is None:
         waiting = on_server
-    elif int(row[0]) != uidvalidity:
+    elif checkpoint[0] != uidvalidity:
         return warn(AREA, name, f"{on_server} on the server, {archived} archived; the server renumbered the "
                     "folder (UIDVALIDITY changed)", "run mailroom sync: it rescans the folder, skipping what it has")
     else:
-        waiting = _count_above(box, folder.name, int(row[1])) if on_server else 0
+        waiting = _count_above(box, folder.name, checkpoint[1]) if on_server else 0
     counted = f"{on_server} on the server, {archived} archived"
     if waiting:
         return warn(AREA, name, f"{counted}, {waiting} not fetched yet", "run mailroom sync")

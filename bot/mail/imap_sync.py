@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from imap_tools import BaseMailBox
+from sqlite_utils import Database
 
 from bot.core.clock import Clock, iso
 from bot.mail.archive import Archive, Sighting
@@ -136,8 +137,9 @@ class NoProgress:
         pass
 
 
-def read_checkpoint(archive: Archive, address: str, folder: str) -> tuple[int, int] | None:
-    row = archive.db.execute(
+def read_checkpoint(db: Database, address: str, folder: str) -> tuple[int, int] | None:
+    """(UIDVALIDITY, last UID) archived of one mailbox's folder, or None before its first sync."""
+    row = db.execute(
         "SELECT uidvalidity, last_uid FROM sync_state WHERE mailbox = ? AND folder = ?", [address, folder]
     ).fetchone()
     return (int(row[0]), int(row[1])) if row else None
@@ -216,7 +218,7 @@ class MailboxSync:
         status = box.folder.status(folder, ["UIDVALIDITY", "UIDNEXT"])
         uidvalidity, uidnext = status["UIDVALIDITY"], status.get("UIDNEXT")
         with self.lock:
-            checkpoint = read_checkpoint(self.archive, self.address, folder)
+            checkpoint = read_checkpoint(self.archive.db, self.address, folder)
         rescan = checkpoint is not None and checkpoint[0] != uidvalidity
         last_uid = checkpoint[1] if checkpoint is not None and not rescan else 0
         result = FolderResult(folder, uidvalidity, last_uid, rescanned=rescan)
