@@ -85,7 +85,6 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-MAX_BODY = DEFAULT_LIMITS.max_body
 
 
 # ── small routes ────────────────────────────────────────────────────────────────────────────

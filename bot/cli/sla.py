@@ -48,7 +48,9 @@ def tick(app: Any, full: bool, as_json: bool) -> None:
     services = app.services
     if full:
         services.sla.evaluate(services.clock.now(), full=True)
-    report = run_scheduler_once(services, _channels(services))
+    # the console only: chat platforms deliver from `mailroom run`, which owns their connections; alerts
+    # queued here stay pending for them (per platform) for the outbox's delivery window
+    report = run_scheduler_once(services)
     if as_json:
         click.echo(json.dumps(asdict(report), ensure_ascii=False, indent=2))
     else:
@@ -71,11 +73,3 @@ def digest(app: Any, team_id: str | None, as_json: bool) -> None:
     now = services.clock.now()
     services.sla.evaluate(now)
     echo_reply(digests.reply([digests.digest(t, now) for t in teams], now), as_json)
-
-
-def _channels(services: Any) -> list[Any]:
-    """The console channel. Chat platforms deliver from `mailroom run`, which owns their connections;
-    alerts queued here stay pending for them (per platform) for the outbox's delivery window."""
-    from bot.outbox import ConsoleChannel
-
-    return [ConsoleChannel()]

@@ -143,7 +143,7 @@ class AuditLog:
         """
         if not in_write_transaction(self.db):
             raise RuntimeError("AuditLog.record must run inside write_transaction(db)")
-        head = self.db.execute("SELECT last_id, last_hash FROM audit_head WHERE id = 1").fetchone()
+        head = self.head()
         prev_hash = head[1] if head else GENESIS
         at = iso(self.clock.now())
         args_json = json.dumps(args, ensure_ascii=False, sort_keys=True, default=str)

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from bot.chat.adapters import slack, telegram
 from bot.chat.settings import DEFAULT_SLACK_COMMANDS, PlatformSettings
-from bot.chat.web import MAX_BODY, Limits, Routes, WebResponse, WebServer
+from bot.chat.web import DEFAULT_LIMITS, Limits, Routes, WebResponse, WebServer
 from bot.core.errors import ConfigError
 from tests.fakes.chat_helpers import http as request
 from tests.fakes.chat_helpers import slack_headers
@@ -99,7 +99,7 @@ def test_web_server_edges() -> None:
         assert request("GET", f"{base}/boom") == (500, b"internal error")
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         connection.putrequest("POST", "/echo")
-        connection.putheader("Content-Length", str(MAX_BODY + 1))
+        connection.putheader("Content-Length", str(DEFAULT_LIMITS.max_body + 1))
         connection.endheaders()  # the body is never sent: the server must answer from the header alone
         assert connection.getresponse().status == 413
         connection.close()

@@ -34,8 +34,8 @@ class ChatBot:
     def __init__(self, services: Services, *, router: Router | None = None):
         self.services = services
         self.lock = threading.RLock()
-        self._serial = router is not None or archive_file(services.db) is None
         self._path = archive_file(services.db)
+        self._serial = router is not None or self._path is None
         self._router = router or Router(services)
         self._local = threading.local()
         self._local.services, self._local.router = services, self._router
