@@ -147,16 +147,27 @@ def read_body(environ: dict[str, Any], limits: Limits) -> bytes | WebResponse:
     return body
 
 
+def _route_app(route: Route) -> WSGIApp:
+    """A small route as a WSGI app (its body already read and bounded, in environ[BODY_KEY])."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = WebRequest(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "") or "/",
+                             environ.get("QUERY_STRING", ""), _headers_of(environ), environ[BODY_KEY])
+        return _respond(start_response, route(request))
+
+    return app
+
+
 class Routes:
     """(method, path) → a small route, plus whole WSGI apps at a path (Slack) or under a prefix (dashboard)."""
 
     def __init__(self) -> None:
-        self._routes: dict[tuple[str, str], Route] = {}
+        self._routes: dict[tuple[str, str], WSGIApp] = {}
         self._apps: dict[str, tuple[str, WSGIApp]] = {}
         self._prefixes: dict[str, WSGIApp] = {}
 
     def add(self, method: str, path: str, route: Route) -> None:
-        self._routes[(method, path)] = route
+        self._routes[(method, path)] = _route_app(route)
 
     def add_app(self, method: str, path: str, app: WSGIApp) -> None:
         """A WSGI app answering `method path` (its body already read and bounded, in environ[BODY_KEY])."""
@@ -170,16 +181,24 @@ class Routes:
         return sorted({f"{m} {p}" for m, p in self._routes} | {f"{m} {p}" for p, (m, _) in self._apps.items()}
                       | {f"* {p}" for p in self._prefixes})
 
-    def dispatch(self, request: WebRequest) -> WebResponse:
-        route = self._routes.get((request.method, request.path))
-        if route is None:
-            known = any(p == request.path for _, p in self._routes)
-            return WebResponse(405 if known else 404, b"method not allowed" if known else b"not found")
-        try:
-            return route(request)
-        except Exception:
-            log.exception("%s %s failed", request.method, request.path)
-            return WebResponse(500, b"internal error")
+    def prefix_of(self, path: str) -> tuple[str, WSGIApp] | None:
+        """The mounted app `path` falls under (also the prefix itself without its slash), with its prefix."""
+        for prefix, app in self._prefixes.items():
+            if path.startswith(prefix) or path == prefix.rstrip("/"):
+                return prefix, app
+        return None
+
+    def handler(self, method: str, path: str) -> WSGIApp | WebResponse:
+        """The WSGI app answering `method path` (a small route's included), or the 404 / 405 answer."""
+        mounted = self._apps.get(path)
+        if mounted is not None and mounted[0] == method:
+            return mounted[1]
+        route = self._routes.get((method, path))
+        if route is not None:
+            return route
+        if mounted is not None or any(p == path for _, p in self._routes):
+            return WebResponse(405, b"method not allowed")
+        return WebResponse(404, b"not found")
 
 
 class WebApp:
@@ -193,20 +212,17 @@ class WebApp:
         _LAST_REQUEST[0] = time.monotonic()
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "") or "/"
-        for prefix, app in self.routes._prefixes.items():
-            if path.startswith(prefix) or path == prefix.rstrip("/"):
-                if path == prefix.rstrip("/"):
-                    return _respond(start_response, WebResponse(308, b"", {"Location": prefix}))
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix.rstrip("/")
-                environ["PATH_INFO"] = path[len(prefix) - 1:]
-                return app(environ, start_response)
-        mounted = self.routes._apps.get(path)
-        known = mounted is not None or any(p == path for _, p in self.routes._routes)
-        wanted = (mounted is not None and mounted[0] == method) or (method, path) in self.routes._routes
-        if not known:
-            return _respond(start_response, WebResponse(404, b"not found"))
-        if not wanted:
-            return _respond(start_response, WebResponse(405, b"method not allowed"))
+        under = self.routes.prefix_of(path)
+        if under is not None:
+            prefix, app = under
+            if path == prefix.rstrip("/"):
+                return _respond(start_response, WebResponse(308, b"", {"Location": prefix}))
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix.rstrip("/")
+            environ["PATH_INFO"] = path[len(prefix) - 1:]
+            return app(environ, start_response)
+        handler = self.routes.handler(method, path)
+        if isinstance(handler, WebResponse):
+            return _respond(start_response, handler)
         body = b""
         if method in ("POST", "PUT", "PATCH"):
             read = read_body(environ, self.limits)
@@ -215,14 +231,11 @@ class WebApp:
             body = read
         environ[BODY_KEY] = body
         environ["wsgi.input"] = io.BytesIO(body)
-        if mounted is not None:
-            try:
-                return mounted[1](environ, start_response)
-            except Exception:
-                log.exception("%s %s failed", method, path)
-                return _respond(start_response, WebResponse(500, b"internal error"))
-        request = WebRequest(method, path, environ.get("QUERY_STRING", ""), _headers_of(environ), body)
-        return _respond(start_response, self.routes.dispatch(request))
+        try:
+            return handler(environ, start_response)
+        except Exception:
+            log.exception("%s %s failed", method, path)
+            return _respond(start_response, WebResponse(500, b"internal error"))
 
 
 # ── the server ──────────────────────────────────────────────────────────────────────────────
