@@ -104,6 +104,10 @@ class Platforms:
             self._socket.close()
         if self.telegram is not None:
             self.telegram.stop()
+        if self.slack is not None:
+            self.slack.stop()
+        if self.wecom is not None:
+            self.wecom.stop()
         self.bot.close()
 
     def channels(self, bot: ChatBot | None = None) -> list[Any]:

@@ -5,6 +5,7 @@ render the Reply. Identity (chat id → person) and refusing unknown users polit
 """
 
 import threading
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,30 @@ from bot.core.errors import MailroomError
 from bot.core.reply import Image, Reply
 from bot.services import Services
 from bot.store.db import archive_file, connect
+
+
+class InFlight:
+    """Work an adapter took on after answering its HTTP request (Slack's dispatch, a Telegram update, a
+    WeCom message), so that stopping can wait for it."""
+
+    def __init__(self) -> None:
+        self._futures: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def add(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._discard)
+
+    def _discard(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait (bounded) until all work taken so far has finished; True when it all did."""
+        with self._lock:
+            pending = list(self._futures)
+        return not wait(pending, timeout=timeout).not_done
 
 
 class UndeliverableError(MailroomError):

@@ -10,10 +10,9 @@ import hmac
 import io
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 from urllib.error import URLError
 
@@ -27,6 +26,7 @@ from slack_sdk.http_retry.state import RetryState
 
 from bot.chat.adapters.base import (
     ChatBot,
+    InFlight,
     Target,
     UndeliverableError,
     image_bytes,
@@ -242,8 +242,7 @@ class SlackAdapter:
         self.commands = settings.slack_commands
         self.client = client or make_client(settings)
         self.dispatcher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-dispatch")
-        self._inflight: set[Future[None]] = set()
-        self._inflight_lock = threading.Lock()
+        self.inflight = InFlight()
         try:  # Bolt checks the token with auth.test right here
             self.app = App(
                 client=self.client,
@@ -348,24 +347,20 @@ class SlackAdapter:
             if "command" in parsed or parsed.get("type") in ACK_EMPTY:
                 later: dict[str, Any] = {k: v for k, v in environ.items() if isinstance(v, str)}
                 later["wsgi.input"] = io.BytesIO(body)
-                future = self.dispatcher.submit(self._dispatch_later, handler, later)
-                with self._inflight_lock:
-                    self._inflight.add(future)
-                future.add_done_callback(self._dispatched)
+                self.inflight.add(self.dispatcher.submit(self._dispatch_later, handler, later))
                 return _plain(start_response, "200 OK", b"")
             return handler(environ, start_response)
 
         return app
 
-    def _dispatched(self, future: Any) -> None:
-        with self._inflight_lock:
-            self._inflight.discard(future)
-
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait (bounded) until every request acked so far has been handed to Bolt; True when all were."""
-        with self._inflight_lock:
-            pending = list(self._inflight)
-        return not wait(pending, timeout=timeout).not_done
+        return self.inflight.drain(timeout)
+
+    def stop(self) -> None:
+        """Hand what was acked to Bolt (bounded), then let the dispatch threads end."""
+        self.drain(timeout=10)
+        self.dispatcher.shutdown(wait=False)
 
     @staticmethod
     def _dispatch_later(handler: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> None:

@@ -8,7 +8,6 @@ key derived from the command (`k:KEY`); short ones travel inline (`c:/ack 12`).
 
 import asyncio
 import base64
-import concurrent.futures
 import hashlib
 import hmac
 import json
@@ -35,6 +34,7 @@ from telegram.ext import (
 
 from bot.chat.adapters.base import (
     ChatBot,
+    InFlight,
     UndeliverableError,
     image_bytes,
     text_part_pending,
@@ -211,8 +211,7 @@ class TelegramAdapter:
         self.app.add_handler(MessageHandler(filters.TEXT & filters.UpdateType.MESSAGE, self._on_text))
         self.loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
-        self._inflight: set[concurrent.futures.Future[Any]] = set()
-        self._inflight_lock = threading.Lock()
+        self.inflight = InFlight()
 
     # lifecycle
     def start(self) -> None:
@@ -270,23 +269,18 @@ class TelegramAdapter:
             log.info("telegram: unreadable update %s refused", data.get("update_id"))
             return 400, b"not an update"
         future = asyncio.run_coroutine_threadsafe(self.app.process_update(update), self.loop)
-        with self._inflight_lock:
-            self._inflight.add(future)
+        self.inflight.add(future)
         future.add_done_callback(self._done)
         return 200, b"ok"
 
-    def _done(self, future: Any) -> None:
-        with self._inflight_lock:
-            self._inflight.discard(future)
+    @staticmethod
+    def _done(future: Any) -> None:
         if not future.cancelled() and future.exception() is not None:
             log.error("telegram: processing an update failed: %s", future.exception())
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait (bounded) until every webhook update taken so far has been processed; True when all were."""
-        with self._inflight_lock:
-            pending = list(self._inflight)
-        done, not_done = concurrent.futures.wait(pending, timeout=timeout)
-        return not not_done
+        return self.inflight.drain(timeout)
 
     def _claim(self, update_id: int) -> bool:
         """Take an update once (Telegram redelivers until it gets a 200). Work about to start first lets

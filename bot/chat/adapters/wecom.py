@@ -30,6 +30,7 @@ from urllib.request import Request, urlopen
 
 from bot.chat.adapters.base import (
     ChatBot,
+    InFlight,
     Target,
     UndeliverableError,
     image_bytes,
@@ -324,6 +325,7 @@ class WecomAdapter:
         self.api = api or WecomApi(settings.wecom_api_url, settings.wecom_corp_id or "",
                                    secret(settings.wecom_secret), settings.wecom_agent_id or 0)
         self.executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="wecom")
+        self.inflight = InFlight()
         self.wall_clock = wall_clock
         self._tasks = 0
 
@@ -343,8 +345,12 @@ class WecomAdapter:
             return 400, b"unreadable message"
         parsed = to_request(fields)
         if parsed is not None:  # claimed on the worker, so the 200 never waits for SQLite's write lock
-            self.executor.submit(self._run, *parsed, delivery_id(fields))
+            self.inflight.add(self.executor.submit(self._run, *parsed, delivery_id(fields)))
         return 200, b""
+
+    def stop(self) -> None:
+        """Answer what was taken (bounded)."""
+        self.inflight.drain(timeout=10)
 
     def _run(self, user: str, text: str, delivery: str | None = None) -> None:
         from bot.chat.web import yield_to_acks
