@@ -21,15 +21,10 @@ from matplotlib.ticker import MaxNLocator
 from pydantic import BaseModel
 
 from bot.report.figures import Figures, Report
+from bot.report.summary import OKABE_ITO, STATE_COLOURS, hours
 
 log = logging.getLogger(__name__)
 
-OKABE_ITO = {
-    "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
-    "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
-}
-STATE_COLOURS = {"ok": OKABE_ITO["green"], "warning": OKABE_ITO["orange"], "breached": OKABE_ITO["vermillion"],
-                 "escalated": OKABE_ITO["purple"]}
 CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto Sans CJK JP")
 SIZE = (6.0, 4.5)  # inches
 DPI = 160  # → 960 × 720 px: sharp on a phone, small enough for chat
@@ -61,12 +56,6 @@ def _style() -> dict[str, Any]:
 
 def _short(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
-
-
-def _hours(minutes: float | None) -> str:
-    if minutes is None:
-        return "—"
-    return f"{minutes / 60:.1f} h" if minutes >= 60 else f"{minutes:.0f} min"
 
 
 def _empty(ax: Axes, text: str = "nothing in this period") -> None:
@@ -109,8 +98,8 @@ def _response_times(fig: Figure, f: Figures) -> str:
         ax.barh([i + 0.2 for i in y], [v / 60 for v in p50], height=0.4, color=OKABE_ITO["sky"], label="p50")
         ax.barh([i - 0.2 for i in y], [v / 60 for v in p90], height=0.4, color=OKABE_ITO["blue"], label="p90")
         for i, (_, t) in enumerate(rows):
-            ax.text((t.p50_minutes or 0) / 60, i + 0.2, f" {_hours(t.p50_minutes)}", va="center")
-            ax.text((t.p90_minutes or 0) / 60, i - 0.2, f" {_hours(t.p90_minutes)}", va="center")
+            ax.text((t.p50_minutes or 0) / 60, i + 0.2, f" {hours(t.p50_minutes)}", va="center")
+            ax.text((t.p90_minutes or 0) / 60, i - 0.2, f" {hours(t.p90_minutes)}", va="center")
         ax.set_yticks(list(y), [f"{label}\n({t.count}, {t.share_within_sla or 0:.0%} in SLA)" for label, t in rows])
         ax.set_xlabel("hours (business hours where set)")
         fig.legend(loc="outside lower center", ncols=2, fontsize=11)

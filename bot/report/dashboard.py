@@ -36,6 +36,7 @@ from bot.core.permissions import Permissions, has_role
 from bot.mail.visibility import Audience, Visibility
 from bot.report.access import AccessError, end_session, session_person, sign_in
 from bot.report.figures import STATE_RANK, compute
+from bot.report.summary import STATE_COLOURS, hours
 
 if TYPE_CHECKING:
     from bot.sla.engine import SlaEngine
@@ -77,7 +78,7 @@ class Dashboard:
         self._cache: dict[tuple[Any, ...], tuple[datetime, Any]] = {}
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
-        self.env.filters["hours"] = _hours
+        self.env.filters["hours"] = hours
         self.env.filters["pct"] = lambda v: "—" if v is None else f"{v:.0%}"
         self.env.filters["local"] = self._local
 
@@ -274,15 +275,6 @@ def _cookie(environ: dict[str, Any]) -> str | None:
     return morsel.value if morsel else None
 
 
-def _hours(minutes: float | None) -> str:
-    if minutes is None:
-        return "—"
-    return f"{minutes / 60:.1f} h" if minutes >= 60 else f"{minutes:.0f} min"
-
-
-STATE_COLOURS = {"ok": "#009E73", "warning": "#E69F00", "breached": "#D55E00", "escalated": "#CC79A7"}
-
-
 def _charts(f: Any) -> dict[str, Any]:
     """Numbers for the inline SVG charts (drawn by templates/_charts.html)."""
     per_day = [(d.day[5:], d.breaches, d.escalations, d.inquiries) for d in f.per_day]
@@ -292,19 +284,3 @@ def _charts(f: Any) -> dict[str, Any]:
     states = [(s, n, STATE_COLOURS[s]) for s, n in sorted(f.open_by_state.items(), key=lambda kv: STATE_RANK[kv[0]])]
     return {"per_day": per_day, "top": top, "top_inquiries": top_inquiries, "ages": ages,
             "top_age": max([n for _, n in ages] + [1]), "states": states, "state_colours": STATE_COLOURS}
-
-
-def mount(app: Callable[..., Iterable[bytes]], dashboard: Dashboard, prefix: str = "/dashboard"
-          ) -> Callable[..., Iterable[bytes]]:
-    """A WSGI app serving `dashboard` under `prefix` (SCRIPT_NAME = prefix) and everything else with `app`:
-    how `mailroom serve` adds the dashboard to its routes."""
-
-    def dispatch(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path == prefix or path.startswith(prefix + "/"):
-            environ = {**environ, "SCRIPT_NAME": environ.get("SCRIPT_NAME", "") + prefix,
-                       "PATH_INFO": path[len(prefix):] or "/"}
-            return dashboard(environ, start_response)
-        return app(environ, start_response)
-
-    return dispatch

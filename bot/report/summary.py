@@ -1,6 +1,22 @@
-"""The report in a few lines of text: the chat message that goes with the charts, and the CLI's output."""
+"""The report in a few lines of text (the chat message that goes with the charts, and the CLI's output),
+and what the PNG charts and the dashboard's SVG charts share: the colours and the short duration."""
 
 from bot.report.figures import Report, Times
+
+OKABE_ITO = {
+    "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+    "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
+}
+"""A palette colour-blind readers can tell apart."""
+STATE_COLOURS = {"ok": OKABE_ITO["green"], "warning": OKABE_ITO["orange"], "breached": OKABE_ITO["vermillion"],
+                 "escalated": OKABE_ITO["purple"]}
+
+
+def hours(minutes: float | None) -> str:
+    """A chart label: "45 min", "2.5 h"."""
+    if minutes is None:
+        return "—"
+    return f"{minutes / 60:.1f} h" if minutes >= 60 else f"{minutes:.0f} min"
 
 
 def _minutes(value: float | None) -> str:

@@ -6,18 +6,15 @@ escaped. Screenshots of each page at phone width go to docs/."""
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
+from bot.chat.web import Routes, WebServer
 from bot.report.access import issue_link
-from bot.report.dashboard import mount
 from bot.report.figures import compute
 from bot.services import Services
 from tests.conftest import ROOT
@@ -26,11 +23,6 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (scripts/test installs Debian's chromium)")
 DOCS = ROOT / "docs"
 PHONE = "412,1600"
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
 
 
 @dataclass
@@ -73,19 +65,14 @@ def site(demo_services: Services, tmp_path: Path) -> Iterator[Site]:
                             "JOIN messages m ON m.id = i.message JOIN customers c ON c.id = m.customer_id "
                             "WHERE i.closed_at IS NULL AND c.name LIKE '%华通%' LIMIT 1)",
                             ["<script>document.title='pwned'</script><b>RFQ</b>"])
-    def others(environ: dict[str, Any], start_response: Any) -> Any:  # the rest of `mailroom serve`
-        start_response("404 Not Found", [("Content-Length", "0")])
-        return [b""]
-
-    mounted = mount(others, services.dashboard)
-    server = make_server("127.0.0.1", 0, mounted, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    routes = Routes()  # mounted as `mailroom serve` mounts it, behind the same limits
+    routes.mount("/dashboard/", services.dashboard)
+    server = WebServer(routes)
+    server.start()
     profile = tmp_path / "chromium"
     profile.mkdir()
-    yield Site(services, f"http://127.0.0.1:{server.server_port}/dashboard", profile)
-    server.shutdown()
-    server.server_close()
+    yield Site(services, f"http://127.0.0.1:{server.port}/dashboard", profile)
+    server.stop()
 
 
 def text_of(dom: str, element_id: str) -> str:
