@@ -189,9 +189,15 @@ def delivery_id(fields: dict[str, str]) -> str:
 
 
 # ── the Web API ─────────────────────────────────────────────────────────────────────────────
-def _http_json(url: str, payload: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
-    data = json.dumps(payload, ensure_ascii=False).encode("utf-8") if payload is not None else None
-    request = Request(url, data=data, headers={"Content-Type": "application/json; charset=utf-8"},
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def _http_json(url: str, payload: dict[str, Any] | bytes | None, timeout: float, *,
+               content_type: str = JSON_TYPE) -> dict[str, Any]:
+    """POST `payload` (a JSON object, or a body already encoded as `content_type`; None: GET) and return
+    WeCom's JSON answer; an errcode other than 0 is a WecomApiError."""
+    data = json.dumps(payload, ensure_ascii=False).encode("utf-8") if isinstance(payload, dict) else payload
+    request = Request(url, data=data, headers={"Content-Type": content_type},
                       method="POST" if data is not None else "GET")
     with urlopen(request, timeout=timeout) as response:
         answer = json.loads(response.read().decode("utf-8"))
@@ -226,12 +232,14 @@ class WecomApi:
                 self._token = (str(answer["access_token"]), self.monotonic() + max(lifetime - 300, lifetime / 2))
             return self._token[0]
 
-    def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def call(self, path: str, payload: dict[str, Any] | bytes, *, query: dict[str, str] | None = None,
+             content_type: str = JSON_TYPE) -> dict[str, Any]:
+        """One Web API call with the access token, fetched again once when WeCom says it expired."""
         for attempt in (1, 2):
             token = self.token()
             try:
-                return _http_json(f"{self.base_url}/cgi-bin/{path}?{urlencode({'access_token': token})}",
-                                  payload, self.timeout)
+                return _http_json(f"{self.base_url}/cgi-bin/{path}?{urlencode({'access_token': token, **(query or {})})}",
+                                  payload, self.timeout, content_type=content_type)
             except WecomApiError as exc:
                 if exc.errcode in TOKEN_ERRORS and attempt == 1:
                     with self._lock:
@@ -254,21 +262,11 @@ class WecomApi:
         body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"{filename}\"; "
                 f"filelength={len(data)}\r\nContent-Type: image/png\r\n\r\n").encode() + data + \
             f"\r\n--{boundary}--\r\n".encode()
-        for attempt in (1, 2):
-            query = urlencode({"access_token": self.token(), "type": "image"})
-            request = Request(f"{self.base_url}/cgi-bin/media/upload?{query}", data=body, method="POST",
-                              headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-            with urlopen(request, timeout=self.timeout) as response:
-                answer = json.loads(response.read().decode("utf-8"))
-            code = int(answer.get("errcode", 0)) if isinstance(answer, dict) else -1
-            if code in TOKEN_ERRORS and attempt == 1:
-                with self._lock:
-                    self._token = None
-                continue
-            if code != 0 or not answer.get("media_id"):
-                raise WecomApiError(code or -1, str(answer.get("errmsg", "no media_id")))
-            return str(answer["media_id"])
-        raise AssertionError("unreachable")
+        answer = self.call("media/upload", body, query={"type": "image"},
+                           content_type=f"multipart/form-data; boundary={boundary}")
+        if not answer.get("media_id"):
+            raise WecomApiError(-1, "no media_id")
+        return str(answer["media_id"])
 
     def send_image(self, touser: str, media_id: str) -> None:
         self.call("message/send", {"touser": touser, "msgtype": "image", "agentid": self.agent_id,
@@ -276,6 +274,9 @@ class WecomApi:
 
     def send_group_markdown(self, chat_id: str, content: str) -> None:
         self.call("appchat/send", {"chatid": chat_id, "msgtype": "markdown", "markdown": {"content": content}})
+
+    def send_group_image(self, chat_id: str, media_id: str) -> None:
+        self.call("appchat/send", {"chatid": chat_id, "msgtype": "image", "image": {"media_id": media_id}})
 
 
 class RobotSender:
@@ -433,5 +434,5 @@ class WecomChannel:
                                        image_bytes(image, limit=ROBOT_IMAGE_BYTES))
             else:
                 media = self.adapter.api.upload_image(image_bytes(image), image.filename)
-                self.adapter.api.call("appchat/send", {"chatid": target.id, "msgtype": "image", "image": {"media_id": media}})
+                self.adapter.api.send_group_image(target.id, media)
             self.bot.store.mark_sent(PLATFORM, part)
