@@ -11,6 +11,7 @@ row is loaded without the bad value.
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -210,6 +211,7 @@ def read_crm(path: Path, *, people: "list[Person] | None" = None, free_mail: fro
 
 def _read_rows(result: CrmFile, reader: Any, index: dict[str, int], people: "list[Person] | None",
                free_mail: frozenset[str]) -> None:
+    named = people_by_name(people) if people is not None else None
     list_split = re.compile(r"[|;；、\n]+" if result.delimiter != ";" else r"[|,，、\n]+")
     address_split = re.compile(r"[\s|;,；，、]+")
     domain_owner: dict[str, tuple[str, int]] = {}
@@ -263,7 +265,7 @@ def _read_rows(result: CrmFile, reader: Any, index: dict[str, int], people: "lis
             owner = cell("owner", "")[:200]
             if owner:
                 row.owner = owner
-                if people is not None and find_owner(owner, people) is None:
+                if named is not None and find_owner(owner, named) is None:
                     result.problem(line, col["owner"], f"owner {owner!r} is not in Mailroom's people list "
                                    "([[people]] id, e-mail or name): the customer has no CRM owner")
             since = cell("owner_since", "")
@@ -300,10 +302,16 @@ def parse_crm_date(text: str) -> date | None:
     return None
 
 
-def find_owner(owner: str, people: "list[Person]") -> "Person | None":
-    """The person a CRM owner cell names: id, e-mail, mailbox name or display name, case-insensitively."""
-    key = owner.strip().lower()
+def people_by_name(people: "Iterable[Person]") -> "dict[str, Person]":
+    """Every way a CRM owner cell (or a command) may name a person — id, e-mail, display name, mailbox
+    name — lower-cased; when two people share a name, the first configured wins."""
+    found: dict[str, Person] = {}
     for person in people:
-        if key in (person.id.lower(), person.email, person.name.lower(), person.email.split("@")[0]):
-            return person
-    return None
+        for key in (person.id.lower(), person.email, person.name.lower(), person.email.split("@")[0]):
+            found.setdefault(key, person)
+    return found
+
+
+def find_owner(owner: str, people: "dict[str, Person]") -> "Person | None":
+    """The person a CRM owner cell names, in `people_by_name(...)`, case-insensitively."""
+    return people.get(owner.strip().lower())

@@ -3,6 +3,7 @@
 from functools import cached_property
 
 from bot.core.config import Config, Mailbox, Person, Team
+from bot.core.crm import people_by_name
 
 FREE_MAIL_DOMAINS = frozenset({
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
@@ -83,12 +84,13 @@ class Directory:
         key = text.strip().strip("<>").lstrip("@").lower()
         if not key:
             return None
-        for person in self.config.people:
-            if key in (person.id.lower(), person.email, person.name.lower(), person.email.split("@")[0]):
-                return person
-            if person.slack and key == person.slack.lower():
-                return person
-        return None
+        return self.by_name.get(key) or next(
+            (p for p in self.config.people if p.slack and key == p.slack.lower()), None)
+
+    @cached_property
+    def by_name(self) -> dict[str, Person]:
+        """Each person by id, e-mail, display name and mailbox name, lower-cased (bot.core.crm.people_by_name)."""
+        return people_by_name(self.config.people)
 
     def members_of(self, team_id: str) -> list[Person]:
         return [p for p in self.config.people if team_id in p.teams]

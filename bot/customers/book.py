@@ -131,7 +131,7 @@ def load_crm(db: Database, config: Config, directory: Directory, now: str) -> in
             for key in row.domains + row.contacts:
                 db.execute("INSERT OR REPLACE INTO customer_keys (key, customer_id) VALUES (?, ?)", [key, existing])
                 book._keys[key] = existing
-            person = find_owner(row.owner, config.people) if row.owner else None
+            person = find_owner(row.owner, directory.by_name) if row.owner else None
             db.execute(
                 "INSERT OR REPLACE INTO crm_rows (customer_id, owner, owner_known, owner_since, read_at, line) "
                 "VALUES (?, ?, ?, ?, ?, ?)",

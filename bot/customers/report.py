@@ -164,7 +164,7 @@ def customer_facts(db: Database, directory: Directory, visibility: Visibility, s
     if crm is not None:
         facts.crm_read_at = str(crm["read_at"])
         facts.crm_dated = bool(crm["owner_since"]) and facts.source == "crm"
-        if crm["owner"] and find_owner(str(crm["owner"]), list(directory.people.values())) is None:
+        if crm["owner"] and find_owner(str(crm["owner"]), directory.by_name) is None:
             facts.crm_owner_unknown = str(crm["owner"])
     return facts
 
