@@ -540,18 +540,15 @@ def _header_fields(raw: bytes, limits: Limits) -> list[tuple[str, str]]:
 def _recipients(headers: RawHeaders, names: tuple[str, ...], defects: list[str], what: str,
                 limits: Limits) -> list[tuple[str, str]]:
     values = [v for name in names for v in headers.all(name)]
-    found = parse_addresses(values, defects, what) if len(values) <= 1 else []
-    if len(values) > 1:  # field by field, so that hundreds of huge fields are not all parsed
-        for index, value in enumerate(values):
-            found += parse_addresses([value], defects, what)
-            if len(found) > limits.recipients:
-                rest = sum(v.count("@") for v in values[index + 1:])
-                defects.append(f"limit: {what} lists {len(found) + rest:,} addresses or so, the first "
-                               f"{limits.recipients:,} kept")
-                return found[: limits.recipients]
-    if len(found) > limits.recipients:
-        defects.append(f"limit: {what} lists {len(found):,} addresses, the first {limits.recipients:,} kept")
-        return found[: limits.recipients]
+    found: list[tuple[str, str]] = []
+    for index, value in enumerate(values):  # field by field, so that hundreds of huge fields are not all parsed
+        found += parse_addresses([value], defects, what)
+        if len(found) > limits.recipients:
+            rest = values[index + 1:]
+            about = " or so" if rest else ""
+            defects.append(f"limit: {what} lists {len(found) + sum(v.count('@') for v in rest):,} addresses{about}, "
+                           f"the first {limits.recipients:,} kept")
+            return found[: limits.recipients]
     return found
 
 
