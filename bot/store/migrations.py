@@ -153,7 +153,7 @@ def m001_archive(db: Database) -> None:
 
 @core()
 def m002_audit_keyed(db: Database) -> None:
-    """Issue 14: entries MAC'd under MAILROOM_AUDIT_KEY say so (`keyed`); the head carries its own MAC."""
+    """Entries MAC'd under MAILROOM_AUDIT_KEY say so (`keyed`); the head carries its own MAC."""
     db.executescript(
         """
         ALTER TABLE audit_log ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;

@@ -167,7 +167,7 @@ def test_each_filter_keeps_exactly_the_matching_mail(demo_services: Services, qu
 
 
 def test_category_filter(demo_services: Services) -> None:
-    with demo_services.db.conn:  # categories of our own, whatever the rules engine (issue 9) decided
+    with demo_services.db.conn:  # categories of our own, whatever the rules engine decided
         demo_services.db.execute("UPDATE messages SET category = NULL")
         demo_services.db.execute("UPDATE messages SET category = 'po' WHERE subject LIKE 'PO %'")
         demo_services.db.execute("UPDATE messages SET category = 'shipping' WHERE subject LIKE 'Shipping documents%'")
