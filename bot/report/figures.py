@@ -280,11 +280,12 @@ def compute(db: Database, config: Config, *, now: datetime, rights: Iterable[str
                                 inquiries=counts["inquiries"][day]) for day in scope.day_list()]
     figures.breaches = sum(d.breaches for d in figures.per_day)
     figures.escalations = sum(d.escalations for d in figures.per_day)
-    by_person = _rules(db, scope)
+    collisions = _collisions_in_period(db, scope)
+    by_person = _rules(db, scope, collisions)
     for checks in by_person.values():
         for key, value in checks.model_dump().items():
             setattr(figures.rules, key, getattr(figures.rules, key) + value)
-    figures.rules.collisions = _collisions(db, scope)
+    figures.rules.collisions = _collisions(collisions, scope)
     figures.handovers = _handovers(db, scope)
     figures.people = _people(scope, answered, open_rows, owners, by_person) if people else []
     return Report(period=scope.period, figures=figures)
@@ -449,7 +450,7 @@ def _volume(db: Database, scope: Scope, per_day: Counter[str], owners: dict[int,
     return volume
 
 
-def _rules(db: Database, scope: Scope) -> dict[str, RuleFigures]:
+def _rules(db: Database, scope: Scope, collisions: list[tuple[str | None, str | None]]) -> dict[str, RuleFigures]:
     """Per person of the scope: the rule checks of their mail in the period, and customers moved to the pool."""
     since, until = _iso(scope.since.timestamp()), _iso(scope.now.timestamp())
     people = scope.people
@@ -465,8 +466,8 @@ def _rules(db: Database, scope: Scope) -> dict[str, RuleFigures]:
             figures = found.setdefault(person_id, RuleFigures())
             setattr(figures, name, total)
             setattr(figures, f"{name}_ok", ok or 0)
-    for person_id, collisions in _collision_rows(db, scope).items():
-        found.setdefault(person_id, RuleFigures()).collisions = collisions
+    for person_id, count in _collision_rows(collisions, scope).items():
+        found.setdefault(person_id, RuleFigures()).collisions = count
     for (person_id,) in db.execute(
         f"SELECT person_id FROM pool_events WHERE kind = 'moved' AND person_id IN ({_marks(people)}) "
         "AND at >= ? AND at < ?", [*people, since, until]
@@ -475,10 +476,11 @@ def _rules(db: Database, scope: Scope) -> dict[str, RuleFigures]:
     return found
 
 
-def _collision_rows(db: Database, scope: Scope) -> dict[str, int]:
+def _collision_rows(collisions: list[tuple[str | None, str | None]], scope: Scope) -> dict[str, int]:
+    """Per person of the scope: the collisions (writer, owner) they were on either side of."""
     counts: Counter[str] = Counter()
     members: set[str | None] = set(scope.people)
-    for writer, owner in _collisions_in_period(db, scope):
+    for writer, owner in collisions:
         for who in {writer, owner} & members:
             if who is not None:
                 counts[who] += 1
@@ -492,10 +494,10 @@ def _collisions_in_period(db: Database, scope: Scope) -> list[tuple[str | None, 
     ).fetchall()
 
 
-def _collisions(db: Database, scope: Scope) -> int:
+def _collisions(collisions: list[tuple[str | None, str | None]], scope: Scope) -> int:
     """Collisions with someone of the scope on either side, each counted once."""
     members = set(scope.people)
-    return sum(1 for writer, owner in _collisions_in_period(db, scope) if writer in members or owner in members)
+    return sum(1 for writer, owner in collisions if writer in members or owner in members)
 
 
 def _handovers(db: Database, scope: Scope) -> Handovers:
