@@ -36,20 +36,22 @@ def chart_folder(archive_path: Path, name: str) -> Path:
 
 
 def prune_chart_folders(root: Path, keep: timedelta = CHARTS_KEPT, *, now: float | None = None) -> int:
-    """Remove our chart folders under `root` whose newest file is older than `keep` (by the wall clock,
+    """Remove our chart folders under `root` last used more than `keep` ago (by the wall clock,
     `now` in seconds since the epoch); returns how many went. Nothing here is an error: a folder that
     cannot be read or removed is left and logged."""
     cutoff = (time.time() if now is None else now) - keep.total_seconds()
     removed = 0
     try:
-        folders = [f for f in root.iterdir() if f.is_dir() and not f.is_symlink() and (f / MARKER).is_file()]
+        folders = [f for f in root.iterdir() if f.is_dir() and not f.is_symlink()]
     except OSError:  # no reports yet, or unreadable
         return 0
     for folder in folders:
         try:
-            if max(entry.stat().st_mtime for entry in folder.iterdir()) < cutoff:
+            if (folder / MARKER).stat().st_mtime < cutoff:  # touched whenever the folder is used
                 shutil.rmtree(folder)
                 removed += 1
+        except FileNotFoundError:  # not ours
+            continue
         except OSError as exc:
             log.warning("report charts %s not removed: %s", folder, exc)
     return removed
